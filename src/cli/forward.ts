@@ -1,0 +1,128 @@
+// `alexnet forward`: one batch through the model; top-5 per image, optionally every layer as .npy.
+import { Command, Option } from 'commander';
+import path from 'node:path';
+import type { Graph } from '../graph/index.js';
+import { checkWeights, readNpy, readSafetensors, writeFileAtomic, writeNpy } from '../io/index.js';
+import { createRng, uniform } from '../random.js';
+import { runGraph } from '../runtime/index.js';
+import type { Weights } from '../runtime/index.js';
+import type { Tensor } from '../tensor.js';
+import { tensor } from '../tensor.js';
+import { paperInit } from '../train/index.js';
+import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, positiveInt, readInputFile, seed } from './options.js';
+import type { BackendName, ModelOptions } from './options.js';
+
+interface ForwardOptions extends ModelOptions {
+  weights?: string;
+  input?: string;
+  seed: number;
+  backend: BackendName;
+  devices: number;
+  threads?: number;
+  dump?: string;
+  repeat: number;
+  json?: boolean;
+}
+
+export function forwardCommand(): Command {
+  return addModelOptions(new Command('forward').description('run a batch through the model and print the top-5 classes per image'))
+    .option('--weights <file>', 'weights (.safetensors); default: the paper initialisation from --seed (untrained)')
+    .option('--input <file>', 'input batch (.npy, float32, [N, C, H, W] or [C, H, W]); default: one random image from --seed')
+    .option('--seed <s>', 'seed for the default weights and input', seed, 1)
+    .addOption(backendOption())
+    .addOption(devicesOption())
+    .option('--threads <t>', 'worker threads (wasm backend)', positiveInt)
+    .option('--dump <dir>', 'write every layer\'s output to DIR/<layer>.npy (float32)')
+    .addOption(new Option('--repeat <r>', 'after one warm-up, time r more runs and report the median').argParser(positiveInt).default(0))
+    .option('--json', 'machine-readable output')
+    .action(forward);
+}
+
+async function forward(o: ForwardOptions): Promise<void> {
+  const graph = buildModel(o);
+  const backend = createBackend(o.backend, o.threads, o.devices);
+  const weights = await loadWeights(graph, o);
+  const input = await loadInput(graph, o);
+  const batch = input.shape[0];
+  try {
+    const first = await runGraph(graph, backend, weights, input, { keep: o.dump ? 'all' : [] });
+    const times = [first.timings.reduce((s, t) => s + t.ms, 0)];
+    if (o.repeat > 0) {
+      times.length = 0;
+      for (let r = 0; r < o.repeat; r++) {
+        const start = performance.now();
+        await runGraph(graph, backend, weights, input);
+        times.push(performance.now() - start);
+      }
+    }
+    const msPerImage = median(times) / batch;
+    if (o.dump) {
+      // Every layer is computed before the first file is written, and each file appears whole.
+      for (const [name, t] of first.activations) if (name !== graph.input.name) await writeFileAtomic(path.join(o.dump, `${name}.npy`), writeNpy(t));
+    }
+    const top = topK(first.output, 5);
+    if (o.json) {
+      const result = {
+        arch: o.arch,
+        backend: backend.name,
+        batch,
+        params: graph.paramCount(),
+        macs_per_image: graph.macs(),
+        top5: top,
+        ms_per_image: msPerImage,
+        runs: times.length,
+        layers: first.timings.map((t) => ({ name: t.name, op: t.op, ms: t.ms })),
+        dump: o.dump ?? null,
+      };
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else {
+      top.forEach((classes, i) => {
+        const cells = classes.map((c) => `${String(c.class).padStart(4)} ${(c.prob >= 1e-3 ? c.prob.toFixed(4) : c.prob.toExponential(2)).padEnd(8)}`);
+        process.stdout.write(`image ${i}: ${cells.join('  ').trimEnd()}\n`);
+      });
+      const runs = o.repeat > 0 ? `median of ${times.length} runs after a warm-up` : 'one run';
+      process.stdout.write(`${backend.name}: ${msPerImage.toFixed(1)} ms/image (batch ${batch}, ${runs}, loading excluded)\n`);
+      if (o.dump) process.stdout.write(`wrote ${first.activations.size - 1} layers to ${o.dump}\n`);
+    }
+  } finally {
+    await backend.dispose?.();
+  }
+}
+
+async function loadWeights(graph: Graph, o: ForwardOptions): Promise<Weights> {
+  if (!o.weights) {
+    process.stderr.write(`no --weights: using the paper's initialisation with seed ${o.seed} (an untrained network)\n`);
+    return paperInit(graph, { seed: o.seed });
+  }
+  const { tensors } = readSafetensors(await readInputFile(o.weights, '--weights'), o.weights);
+  checkWeights(graph.params(), tensors, o.weights);
+  return tensors;
+}
+
+async function loadInput(graph: Graph, o: ForwardOptions): Promise<Tensor> {
+  if (!o.input) {
+    // Uniform in [-128, 128): the range of a mean-subtracted 8-bit image.
+    const x = tensor([1, ...graph.input.shape]);
+    const rng = createRng(o.seed);
+    for (let i = 0; i < x.data.length; i++) x.data[i] = 256 * uniform(rng) - 128;
+    return x;
+  }
+  const x = readNpy(await readInputFile(o.input, '--input'), o.input);
+  return x.shape.length === graph.input.shape.length ? tensor([1, ...x.shape], x.data) : x;
+}
+
+/** Highest first; equal probabilities keep the lower class index first. */
+function topK(prob: Tensor, k: number): { class: number; prob: number }[][] {
+  const [n, f] = prob.shape;
+  return Array.from({ length: n }, (_, i) =>
+    Array.from(prob.data.subarray(i * f, (i + 1) * f), (p, c) => ({ class: c, prob: p }))
+      .sort((a, b) => b.prob - a.prob || a.class - b.class)
+      .slice(0, k),
+  );
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// The `alexnet` command. Errors a user can cause print as "alexnet: <Name> [CODE]: message" on
+// stderr and exit 1; anything else is a bug and prints its stack.
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { AlexnetError } from '../errors.js';
+import { forwardCommand } from './forward.js';
+import { infoCommand } from './info.js';
+import { initCommand } from './init.js';
+
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('alexnet')
+  .description('AlexNet (Krizhevsky, Sutskever, Hinton, 2012) in TypeScript')
+  .version(version)
+  .showHelpAfterError('(run with --help for usage)')
+  .addCommand(infoCommand())
+  .addCommand(initCommand())
+  .addCommand(forwardCommand());
+
+try {
+  await program.parseAsync();
+} catch (e) {
+  if (e instanceof AlexnetError) process.stderr.write(`alexnet: ${e.name} [${e.code}]: ${e.message}\n`);
+  else process.stderr.write(`alexnet: internal error: ${(e as Error).stack ?? String(e)}\n`);
+  process.exitCode = 1;
+}

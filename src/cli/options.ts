@@ -1,0 +1,96 @@
+// Options shared by the commands: the model options, the backend choice, and file reading with
+// errors that name the flag.
+import { InvalidArgumentError, Option } from 'commander';
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import type { Backend } from '../backends/backend.js';
+import { referenceBackend } from '../backends/reference/index.js';
+import { UsageError } from '../errors.js';
+import type { Graph } from '../graph/index.js';
+import { alexnet, PRESETS } from '../models/index.js';
+import type { AlexNetConfig, Preset } from '../models/index.js';
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${value}"`);
+  return n;
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+export function seed(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n >= 2 ** 32) throw new InvalidArgumentError(`expected an integer in [0, 2^32), got "${value}"`);
+  return n;
+}
+
+export interface ModelOptions {
+  arch: Preset;
+  width?: number;
+  classes?: number;
+  size?: number;
+  inChannels?: number;
+}
+
+export function addModelOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--arch <preset>', 'AlexNet preset').choices(PRESETS).default('paper'))
+    .option('--width <w>', 'scale every conv channel count and the hidden FC sizes by w', positiveNumber)
+    .option('--classes <n>', 'outputs of fc8 (default 1000)', positiveInt)
+    .option('--size <s>', 'side of the square input (default 227, torchvision 224)', positiveInt)
+    .option('--in-channels <k>', 'input channels (default 3)', positiveInt);
+}
+
+export function modelConfig(o: ModelOptions): AlexNetConfig {
+  return { preset: o.arch, width: o.width, classes: o.classes, inputSize: o.size, inChannels: o.inChannels };
+}
+
+export function buildModel(o: ModelOptions): Graph {
+  return alexnet(modelConfig(o));
+}
+
+/** Backends a user can name; those not built yet are refused with a message that says so. */
+const BACKENDS = {
+  reference: (): Backend => referenceBackend,
+  wasm: undefined,
+  webgpu: undefined,
+} satisfies Record<string, (() => Backend) | undefined>;
+export type BackendName = keyof typeof BACKENDS;
+
+export function backendOption(): Option {
+  return new Option('--backend <name>', 'backend that runs the graph').choices(Object.keys(BACKENDS)).default('reference');
+}
+
+export function devicesOption(): Option {
+  return new Option('--devices <n>', 'devices to split the graph over (the 2012 network used 2)').argParser(positiveInt).default(1);
+}
+
+export function createBackend(name: BackendName, threads: number | undefined, devices: number): Backend {
+  const create = BACKENDS[name];
+  const built = Object.entries(BACKENDS)
+    .filter(([, make]) => make)
+    .map(([n]) => n);
+  if (!create) throw new UsageError('BACKEND_NOT_BUILT', `backend "${name}" is not built yet; available: ${built.join(', ')}`);
+  if (threads !== undefined) throw new UsageError('THREADS', `--threads applies to the wasm backend, not "${name}"`);
+  checkDevices(devices);
+  return create();
+}
+
+export function checkDevices(devices: number): void {
+  if (devices !== 1) throw new UsageError('DEVICES', `--devices ${devices}: the multi-device partition is not built yet; use --devices 1`);
+}
+
+/** The file's bytes, or a UsageError that names the flag and the reason. */
+export async function readInputFile(file: string, flag: string): Promise<Uint8Array> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
+    throw new UsageError('READ', `cannot read ${flag} ${file}: ${why}`);
+  }
+}

@@ -1,0 +1,26 @@
+// Every error a user can cause is one of these: a class per area (its `name` is what the CLI prints
+// first) and a `code` per kind of fault, so tests and callers can tell faults apart without parsing
+// messages. Messages say what was wrong, where, and what was expected.
+
+export class AlexnetError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A graph that cannot be built: an op's shapes, attributes or wiring are inconsistent. */
+export class GraphError extends AlexnetError {}
+/** A safetensors file that breaks the format. */
+export class SafetensorsError extends AlexnetError {}
+/** A .npy file that breaks the format or holds something other than little-endian float32. */
+export class NpyError extends AlexnetError {}
+/** Weights that are well-formed but do not fit the model (names, shapes, values). */
+export class WeightsError extends AlexnetError {}
+/** A tensor that does not have the shape an operation needs. */
+export class ShapeError extends AlexnetError {}
+/** A command-line usage that cannot be carried out. */
+export class UsageError extends AlexnetError {}

@@ -1,0 +1,236 @@
+// The closed op set. Each op is plain data; its definition infers the per-sample output shape,
+// lists its parameters (PyTorch layouts), counts its multiply-accumulates and describes itself in
+// one line. Shapes here exclude the batch dimension: [C, H, W] for maps, [F] for features.
+import type { Shape } from '../tensor.js';
+import { shapeToString, sizeOf } from '../tensor.js';
+
+export type Op =
+  | { readonly type: 'input'; readonly shape: Shape }
+  | {
+      readonly type: 'conv2d';
+      readonly out: number;
+      readonly kernel: number;
+      readonly stride: number;
+      readonly pad: number;
+      readonly groups: number;
+    }
+  | { readonly type: 'relu' }
+  | {
+      readonly type: 'lrn';
+      readonly size: number;
+      readonly alpha: number;
+      readonly beta: number;
+      readonly k: number;
+      /** true: alpha/n multiplies the sum (Caffe, ONNX, PyTorch); false: alpha does (the 2012 paper). */
+      readonly alphaOverSize: boolean;
+      /** Channels are split into this many contiguous groups; the window never crosses a group. */
+      readonly groups: number;
+    }
+  | { readonly type: 'maxpool2d'; readonly kernel: number; readonly stride: number }
+  | { readonly type: 'avgpool2d'; readonly kernel: number; readonly stride: number }
+  | { readonly type: 'adaptiveavgpool2d'; readonly out: number }
+  | { readonly type: 'flatten' }
+  | { readonly type: 'linear'; readonly out: number }
+  | { readonly type: 'dropout'; readonly p: number }
+  | { readonly type: 'softmax' };
+
+export type OpType = Op['type'];
+export type OpOf<T extends OpType> = Extract<Op, { type: T }>;
+
+export interface ParamShape {
+  /** Local name: the full name is `${node}.${name}` (`conv1.weight`). */
+  readonly name: 'weight' | 'bias';
+  readonly shape: Shape;
+}
+
+/** Thrown by an op definition; the graph adds the node's name and shapes. */
+export class OpShapeError extends Error {}
+
+interface OpDef<T extends OpType> {
+  /** How many nodes it reads: 0 for `input`, 1 for every other op. */
+  readonly arity: 0 | 1;
+  /** The output shape for this input shape ([] for `input`), or OpShapeError. */
+  outputShape(op: OpOf<T>, input: Shape): Shape;
+  params(op: OpOf<T>, input: Shape): ParamShape[];
+  /** Multiply-accumulates of the op's reduction per sample; 0 for comparisons and elementwise ops. */
+  macs(op: OpOf<T>, input: Shape, output: Shape): number;
+  /** One line for people: what the op does with these numbers. */
+  describe(op: OpOf<T>, input: Shape, output: Shape): string;
+}
+
+function fail(message: string): never {
+  throw new OpShapeError(message);
+}
+
+function positiveInts(op: Op, keys: string[]): void {
+  const record = op as unknown as Record<string, unknown>;
+  for (const key of keys) {
+    const v = record[key];
+    if (!(Number.isSafeInteger(v) && (v as number) > 0)) fail(`${key} must be a positive integer, got ${String(v)}`);
+  }
+}
+
+function maps(input: Shape, what: string): [number, number, number] {
+  if (input.length !== 3) fail(`${what} needs a [C, H, W] input, got ${shapeToString(input)}`);
+  return [input[0], input[1], input[2]];
+}
+
+/** Output size of a window sliding over `size` (floor mode, as PyTorch; Caffe's ceil mode agrees on AlexNet's sizes). */
+function slide(size: number, kernel: number, stride: number, pad: number, what: string): number {
+  if (size + 2 * pad < kernel) fail(`${what}: a ${kernel}-wide window does not fit in ${size} (+2x${pad} padding)`);
+  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+}
+
+const hw = (s: Shape): string => `${s[1]}x${s[2]}`;
+
+const noParams = (): ParamShape[] => [];
+const noMacs = (): number => 0;
+const sameShape = (_op: Op, input: Shape): Shape => input;
+
+export const opDefs: { readonly [T in OpType]: OpDef<T> } = {
+  input: {
+    arity: 0,
+    outputShape: (op) => op.shape,
+    params: noParams,
+    macs: noMacs,
+    describe: (op) => `input: ${shapeToString(op.shape)} per sample`,
+  },
+
+  conv2d: {
+    arity: 1,
+    outputShape(op, input) {
+      positiveInts(op, ['out', 'kernel', 'stride', 'groups']);
+      if (!(Number.isSafeInteger(op.pad) && op.pad >= 0)) fail(`pad must be a non-negative integer, got ${op.pad}`);
+      const [c, h, w] = maps(input, 'conv2d');
+      if (c % op.groups !== 0) fail(`${c} input channels are not divisible by groups ${op.groups}`);
+      if (op.out % op.groups !== 0) fail(`${op.out} output channels are not divisible by groups ${op.groups}`);
+      return [op.out, slide(h, op.kernel, op.stride, op.pad, 'conv2d'), slide(w, op.kernel, op.stride, op.pad, 'conv2d')];
+    },
+    params: (op, input) => [
+      { name: 'weight', shape: [op.out, input[0] / op.groups, op.kernel, op.kernel] },
+      { name: 'bias', shape: [op.out] },
+    ],
+    macs: (op, input, output) => sizeOf(output) * (input[0] / op.groups) * op.kernel * op.kernel,
+    describe(op, input, output) {
+      const towers = op.groups > 1 ? ` in ${op.groups} groups (each sees ${input[0] / op.groups} of the input maps)` : '';
+      const pad = op.pad > 0 ? `padding ${op.pad}` : 'no padding';
+      return `${op.kernel}x${op.kernel} convolution, stride ${op.stride}, ${pad}: ${input[0]} -> ${op.out} maps${towers}, ${hw(input)} -> ${hw(output)}`;
+    },
+  },
+
+  relu: {
+    arity: 1,
+    outputShape: sameShape,
+    params: noParams,
+    macs: noMacs,
+    describe: () => 'ReLU: max(0, x) elementwise',
+  },
+
+  lrn: {
+    arity: 1,
+    outputShape(op, input) {
+      positiveInts(op, ['size', 'groups']);
+      // An even window has no centre; Caffe rejects it too.
+      if (op.size % 2 === 0) fail(`size must be odd (the window is centred on its channel), got ${op.size}`);
+      if (!(op.k > 0 && op.alpha >= 0 && op.beta >= 0)) fail(`needs k > 0, alpha >= 0, beta >= 0, got k=${op.k} alpha=${op.alpha} beta=${op.beta}`);
+      const [c] = maps(input, 'lrn');
+      if (c % op.groups !== 0) fail(`${c} channels are not divisible by groups ${op.groups}`);
+      return input;
+    },
+    params: noParams,
+    macs: (op, input) => sizeOf(input) * op.size,
+    describe(op, input) {
+      const scale = op.alphaOverSize ? `${op.alpha}/${op.size}` : `${op.alpha}`;
+      const where = op.groups > 1 ? `within each of ${op.groups} groups of ${input[0] / op.groups} maps` : `across all ${input[0]} maps`;
+      return `local response normalisation over ${op.size} neighbouring maps ${where}: b = a / (${op.k} + ${scale}·Σa²)^${op.beta}`;
+    },
+  },
+
+  maxpool2d: {
+    arity: 1,
+    outputShape(op, input) {
+      positiveInts(op, ['kernel', 'stride']);
+      const [c, h, w] = maps(input, 'maxpool2d');
+      return [c, slide(h, op.kernel, op.stride, 0, 'maxpool2d'), slide(w, op.kernel, op.stride, 0, 'maxpool2d')];
+    },
+    params: noParams,
+    macs: noMacs,
+    describe: (op, input, output) =>
+      `${op.kernel}x${op.kernel} max-pool, stride ${op.stride}${op.stride < op.kernel ? ' (overlapping)' : ''}: ${hw(input)} -> ${hw(output)}`,
+  },
+
+  avgpool2d: {
+    arity: 1,
+    outputShape(op, input) {
+      positiveInts(op, ['kernel', 'stride']);
+      const [c, h, w] = maps(input, 'avgpool2d');
+      return [c, slide(h, op.kernel, op.stride, 0, 'avgpool2d'), slide(w, op.kernel, op.stride, 0, 'avgpool2d')];
+    },
+    params: noParams,
+    macs: noMacs,
+    describe: (op, input, output) => `${op.kernel}x${op.kernel} average pool, stride ${op.stride}: ${hw(input)} -> ${hw(output)}`,
+  },
+
+  adaptiveavgpool2d: {
+    arity: 1,
+    outputShape(op, input) {
+      positiveInts(op, ['out']);
+      const [c] = maps(input, 'adaptiveavgpool2d');
+      return [c, op.out, op.out];
+    },
+    params: noParams,
+    macs: noMacs,
+    describe: (op, input) =>
+      `adaptive average pool to ${op.out}x${op.out}: ${hw(input)} -> ${op.out}x${op.out}${input[1] === op.out && input[2] === op.out ? ' (identity at this size)' : ''}`,
+  },
+
+  flatten: {
+    arity: 1,
+    outputShape: (_op, input) => [sizeOf(input)],
+    params: noParams,
+    macs: noMacs,
+    describe: (_op, input, output) => `flatten ${shapeToString(input)} -> ${shapeToString(output)} (C, H, W order)`,
+  },
+
+  linear: {
+    arity: 1,
+    outputShape(op, input) {
+      positiveInts(op, ['out']);
+      if (input.length !== 1) fail(`linear needs a flat [F] input (add a flatten), got ${shapeToString(input)}`);
+      return [op.out];
+    },
+    params: (op, input) => [
+      { name: 'weight', shape: [op.out, input[0]] },
+      { name: 'bias', shape: [op.out] },
+    ],
+    macs: (op, input) => input[0] * op.out,
+    describe: (op, input) => `fully connected: ${input[0]} -> ${op.out}`,
+  },
+
+  dropout: {
+    arity: 1,
+    outputShape(op, input) {
+      if (!(op.p >= 0 && op.p < 1)) fail(`p must be in [0, 1), got ${op.p}`);
+      return input;
+    },
+    params: noParams,
+    macs: noMacs,
+    describe: (op) => `dropout p=${op.p} while training (inverted: kept units scaled by 1/(1-p)); identity at inference`,
+  },
+
+  softmax: {
+    arity: 1,
+    outputShape(_op, input) {
+      if (input.length !== 1) fail(`softmax needs a flat [F] input, got ${shapeToString(input)}`);
+      return input;
+    },
+    params: noParams,
+    macs: noMacs,
+    describe: (_op, input) => `softmax over ${input[0]} classes: exp(x) / Σexp(x)`,
+  },
+};
+
+/** opDefs[op.type] with its op type kept, so callers need no casts. */
+export function defOf<T extends OpType>(op: OpOf<T>): OpDef<T> {
+  return opDefs[op.type as T];
+}

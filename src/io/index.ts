@@ -1,0 +1,6 @@
+export { readNpy, writeNpy } from './npy.js';
+export { readSafetensors, writeSafetensors } from './safetensors.js';
+export type { Safetensors } from './safetensors.js';
+export { checkWeights } from './weights.js';
+export type { ExpectedParam } from './weights.js';
+export { writeFileAtomic } from './atomic.js';

@@ -1,0 +1,28 @@
+// Checks a set of named tensors against a model's parameter list before anything runs, naming every
+// missing, unexpected or misshapen tensor at once. NaN or infinite values are rejected, not warned
+// about: one such weight turns every output it reaches into NaN, and a NaN reference would agree
+// with any broken backend.
+import { WeightsError } from '../errors.js';
+import type { Shape, Tensor } from '../tensor.js';
+import { sameShape, shapeToString } from '../tensor.js';
+
+export interface ExpectedParam {
+  readonly name: string;
+  readonly shape: Shape;
+}
+
+export function checkWeights(expected: readonly ExpectedParam[], tensors: ReadonlyMap<string, Tensor>, source = 'weights'): void {
+  const wanted = new Set(expected.map((p) => p.name));
+  const missing = expected.filter((p) => !tensors.has(p.name)).map((p) => `${p.name} ${shapeToString(p.shape)}`);
+  if (missing.length) throw new WeightsError('MISSING', `${source}: the model needs tensors that are not there: ${missing.join(', ')}`);
+  const extra = [...tensors.keys()].filter((name) => !wanted.has(name));
+  if (extra.length) throw new WeightsError('UNEXPECTED', `${source}: tensors the model does not have: ${extra.join(', ')}`);
+  const misshapen = expected
+    .filter((p) => !sameShape(tensors.get(p.name)!.shape, p.shape))
+    .map((p) => `${p.name} is ${shapeToString(tensors.get(p.name)!.shape)}, the model needs ${shapeToString(p.shape)}`);
+  if (misshapen.length) throw new WeightsError('SHAPE', `${source}: wrong shapes for this model (check --arch and the model options): ${misshapen.join('; ')}`);
+  for (const [name, t] of tensors) {
+    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new WeightsError('NONFINITE', `${source}: tensor "${name}" holds ${t.data[bad]} at flat index ${bad}; weights must be finite`);
+  }
+}

@@ -1,0 +1,38 @@
+// A Tensor is a shape and a dense float32 buffer in C order. Activations are NCHW (batch first);
+// parameters use PyTorch's layouts (conv weight [out, in/groups, kh, kw], linear weight [out, in]).
+import { ShapeError } from './errors.js';
+
+export type Shape = readonly number[];
+
+export interface Tensor {
+  readonly shape: Shape;
+  readonly data: Float32Array;
+}
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function shapeToString(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+export function isValidShape(shape: Shape): boolean {
+  return shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+}
+
+/** A tensor over `data` (zero-filled when omitted); the buffer is used as is, not copied. */
+export function tensor(shape: Shape, data?: Float32Array): Tensor {
+  if (!isValidShape(shape)) throw new ShapeError('BAD_SHAPE', `shape ${shapeToString(shape)} has a negative or non-integer dimension`);
+  const n = sizeOf(shape);
+  if (data && data.length !== n) {
+    throw new ShapeError('SIZE_MISMATCH', `shape ${shapeToString(shape)} needs ${n} values, got ${data.length}`);
+  }
+  return { shape: [...shape], data: data ?? new Float32Array(n) };
+}
+
+export function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}

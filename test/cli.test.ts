@@ -1,0 +1,163 @@
+// The `alexnet` command end to end, as a user runs it: the built binary in a child process.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readNpy, readSafetensors, writeNpy, writeSafetensors } from '../src/io/index.js';
+import { tensor } from '../src/tensor.js';
+import { oracleAlexnet } from './oracle-net.js';
+import { fromF32, randomData, relErr } from './oracle.js';
+
+const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+function alexnet(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const SMALL = ['--arch', 'paper', '--width', '0.25', '--classes', '10'];
+let dir: string;
+let weights: string;
+let input: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'alexnet-cli-'));
+  weights = path.join(dir, 'w.safetensors');
+  input = path.join(dir, 'x.npy');
+  const r = alexnet('init', ...SMALL, '--seed', '1', '--out', weights);
+  expect(r.stderr).toMatch(/wrote .*w\.safetensors/);
+  expect(r.status).toBe(0);
+  writeFileSync(input, writeNpy(tensor([2, 3, 227, 227], randomData(2 * 3 * 227 * 227, 9, -120, 135))));
+});
+
+describe('alexnet info', () => {
+  it('reports the published parameter counts', () => {
+    for (const [arch, params] of [['paper', 60_965_224], ['bvlc', 60_965_224], ['torchvision', 61_100_840]] as const) {
+      const r = alexnet('info', '--arch', arch, '--json');
+      expect(r.status).toBe(0);
+      const info = JSON.parse(r.stdout) as { params: number; layers: { name: string; params: number }[] };
+      expect(info.params).toBe(params);
+      expect(info.layers.reduce((s, l) => s + l.params, 0)).toBe(params);
+    }
+  });
+
+  it('prints a table with every layer and the total', () => {
+    const r = alexnet('info');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/conv1\s+conv2d\s+\[96, 55, 55\]\s+34,944/);
+    expect(r.stdout).toMatch(/total\s+60,965,224/);
+  });
+});
+
+describe('alexnet init', () => {
+  it('is repeatable byte for byte for a seed, and the seed matters', () => {
+    const again = path.join(dir, 'again.safetensors');
+    const other = path.join(dir, 'other.safetensors');
+    expect(alexnet('init', ...SMALL, '--seed', '1', '--out', again).status).toBe(0);
+    expect(alexnet('init', ...SMALL, '--seed', '2', '--out', other).status).toBe(0);
+    expect(readFileSync(again).equals(readFileSync(weights))).toBe(true);
+    expect(readFileSync(other).equals(readFileSync(weights))).toBe(false);
+  });
+});
+
+describe('alexnet forward', () => {
+  it('dumps every layer, each matching an independent float64 network within 1e-5', () => {
+    const dump = path.join(dir, 'dump');
+    const r = alexnet('forward', ...SMALL, '--weights', weights, '--input', input, '--backend', 'reference', '--dump', dump);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^image 0: /m);
+    expect(r.stdout).toMatch(/^image 1: /m);
+    const { tensors } = readSafetensors(readFileSync(weights));
+    const x = readNpy(readFileSync(input));
+    const expected = oracleAlexnet('paper', tensors, fromF32(x.shape, x.data));
+    for (const [layer, ref] of expected) {
+      const mine = readNpy(readFileSync(path.join(dump, `${layer}.npy`)));
+      expect(mine.shape, layer).toEqual(ref.shape);
+      expect(relErr(mine.data, ref.data), layer).toBeLessThanOrEqual(1e-5);
+    }
+    // every layer of the preset, dropout included, and nothing half-written
+    const files = readdirSync(dump).sort();
+    expect(files).toContain('drop6.npy');
+    expect(files).toContain('drop7.npy');
+    expect(files.every((f) => f.endsWith('.npy'))).toBe(true);
+  });
+
+  it('--json prints the top-5 per image and a positive median time per image', () => {
+    const r = alexnet('forward', ...SMALL, '--weights', weights, '--input', input, '--repeat', '2', '--json');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { top5: { class: number; prob: number }[][]; ms_per_image: number; runs: number; batch: number };
+    expect(out.batch).toBe(2);
+    expect(out.runs).toBe(2);
+    expect(out.ms_per_image).toBeGreaterThan(0);
+    expect(out.top5).toHaveLength(2);
+    for (const top of out.top5) {
+      expect(top).toHaveLength(5);
+      expect(new Set(top.map((t) => t.class)).size).toBe(5);
+      for (let i = 1; i < 5; i++) expect(top[i].prob).toBeLessThanOrEqual(top[i - 1].prob);
+    }
+  });
+
+  it('runs on built-in defaults (paper initialisation and a random image) and says so', () => {
+    const r = alexnet('forward', ...SMALL);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/no --weights: using the paper's initialisation with seed 1/);
+    expect(r.stdout).toMatch(/^image 0: /m);
+  });
+
+  it('accepts a single [C, H, W] image as a batch of one', () => {
+    const single = path.join(dir, 'single.npy');
+    writeFileSync(single, writeNpy(tensor([3, 227, 227], randomData(3 * 227 * 227, 4, -100, 100))));
+    const r = alexnet('forward', ...SMALL, '--weights', weights, '--input', single, '--json');
+    expect(r.status).toBe(0);
+    expect((JSON.parse(r.stdout) as { batch: number }).batch).toBe(1);
+  });
+});
+
+describe('bad input: a named error, a non-zero exit, nothing written', () => {
+  const corrupt = (name: string, bytes: Uint8Array): string => {
+    const file = path.join(dir, name);
+    writeFileSync(file, bytes);
+    return file;
+  };
+  const good = (): Uint8Array => readFileSync(weights);
+  const cases: [string, () => string[], RegExp][] = [
+    ['truncated weights', () => ['--weights', corrupt('trunc.safetensors', good().subarray(0, 5000))], /SafetensorsError \[OFFSETS\]/],
+    ['a header length beyond the file', () => ['--weights', corrupt('hlen.safetensors', (() => { const b = Buffer.from(good()); b.writeBigUInt64LE(10n ** 9n, 0); return b; })())], /SafetensorsError \[HEADER_LENGTH\]/],
+    ['weights without most tensors', () => ['--weights', corrupt('partial.safetensors', writeSafetensors(new Map([['conv1.weight', tensor([48, 3, 11, 11])]])))], /WeightsError \[MISSING\]/],
+    ['weights of another width', () => { const f = path.join(dir, 'wider.safetensors'); alexnet('init', '--arch', 'paper', '--width', '0.5', '--classes', '10', '--out', f); return ['--weights', f]; }, /WeightsError \[SHAPE\]: .*conv1\.weight is \[48, 3, 11, 11\], the model needs \[24, 3, 11, 11\]/],
+    ['NaN weights', () => {
+      const { tensors } = readSafetensors(good());
+      tensors.get('fc7.weight')!.data[3] = NaN;
+      return ['--weights', corrupt('nan.safetensors', writeSafetensors(tensors))];
+    }, /WeightsError \[NONFINITE\]: .*fc7\.weight/],
+    ['a missing weights file', () => ['--weights', path.join(dir, 'nope.safetensors')], /UsageError \[READ\]: cannot read --weights .*nope\.safetensors: no such file/],
+    ['a float64 input', () => ['--input', corrupt('f8.npy', (() => { const b = Buffer.from(writeNpy(tensor([1, 3, 227, 227]))); b.write('<f8', b.indexOf('<f4'), 'latin1'); return b; })())], /NpyError \[DTYPE\]/],
+    ['an input of the wrong size', () => ['--input', corrupt('small.npy', writeNpy(tensor([1, 3, 224, 224])))], /ShapeError \[INPUT\]: input has shape \[1, 3, 224, 224\]; the model needs \[N, 3, 227, 227\]/],
+    ['a backend not built yet', () => ['--backend', 'wasm'], /UsageError \[BACKEND_NOT_BUILT\]: backend "wasm" is not built yet; available: reference/],
+    ['an unknown backend', () => ['--backend', 'cuda'], /argument 'cuda' is invalid.*reference, wasm, webgpu/],
+    ['two devices before the partition exists', () => ['--devices', '2'], /UsageError \[DEVICES\]/],
+    ['--threads on the reference backend', () => ['--threads', '2'], /UsageError \[THREADS\]/],
+    ['a width that is not a number', () => ['--width', 'wide'], /expected a positive number, got "wide"/],
+  ];
+  it.each(cases)('%s', (_what, args, message) => {
+    const dump = path.join(dir, `dump-${Math.random().toString(36).slice(2)}`);
+    const extra = args();
+    const base = ['forward', ...SMALL, '--weights', weights, '--input', input, '--dump', dump];
+    const r = alexnet(...base, ...extra);
+    expect(r.stderr).toMatch(message);
+    expect(r.status).not.toBe(0);
+    expect(existsSync(dump)).toBe(false);
+  });
+
+  it('init refuses a bad model option and writes nothing', () => {
+    const out = path.join(dir, 'never.safetensors');
+    const r = alexnet('init', '--arch', 'paper', '--size', '40', '--out', out);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/GraphError \[SHAPE\]: node "pool\d"/);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).some((f) => f.includes('.tmp-'))).toBe(false);
+  });
+});

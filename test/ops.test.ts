@@ -1,0 +1,243 @@
+// The op suite: every op on every backend, over random small shapes (odd sizes, groups, stride,
+// padding, batch 1 and > 1), against the independent float64 oracle in oracle.ts or a stated law.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Op } from '../src/graph/index.js';
+import type { Tensor } from '../src/tensor.js';
+import { tensor } from '../src/tensor.js';
+import { backends } from './backends.js';
+import * as oracle from './oracle.js';
+import { randomData } from './oracle.js';
+import { runOp } from './run-op.js';
+
+const RUNS = { numRuns: 60 };
+
+const randomTensor = (shape: number[], seed: number, lo = -1, hi = 1): Tensor =>
+  tensor(shape, randomData(shape.reduce((a, b) => a * b, 1), seed, lo, hi));
+const f64 = (t: Tensor): oracle.Arr => oracle.fromF32(t.shape, t.data);
+
+const convCase = fc
+  .record({
+    n: fc.integer({ min: 1, max: 3 }),
+    groups: fc.integer({ min: 1, max: 4 }),
+    inPerGroup: fc.integer({ min: 1, max: 3 }),
+    outPerGroup: fc.integer({ min: 1, max: 3 }),
+    kernel: fc.integer({ min: 1, max: 5 }),
+    stride: fc.integer({ min: 1, max: 4 }),
+    pad: fc.integer({ min: 0, max: 3 }),
+    h: fc.integer({ min: 1, max: 13 }),
+    w: fc.integer({ min: 1, max: 13 }),
+    seed: fc.integer(),
+  })
+  .filter((c) => c.h + 2 * c.pad >= c.kernel && c.w + 2 * c.pad >= c.kernel);
+
+const mapsCase = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  c: fc.integer({ min: 1, max: 9 }),
+  h: fc.integer({ min: 1, max: 11 }),
+  w: fc.integer({ min: 1, max: 11 }),
+  seed: fc.integer(),
+});
+
+describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) => {
+  it('conv2d equals a direct summation over a padded input (random groups, stride, padding, batch)', async () => {
+    await fc.assert(
+      fc.asyncProperty(convCase, async (c) => {
+        const cin = c.groups * c.inPerGroup;
+        const out = c.groups * c.outPerGroup;
+        const x = randomTensor([c.n, cin, c.h, c.w], c.seed);
+        const weight = randomTensor([out, c.inPerGroup, c.kernel, c.kernel], c.seed + 1);
+        const bias = randomTensor([out], c.seed + 2);
+        const op: Op = { type: 'conv2d', out, kernel: c.kernel, stride: c.stride, pad: c.pad, groups: c.groups };
+        const y = await runOp(backend, op, x, { weight, bias });
+        const expected = oracle.conv2d(f64(x), f64(weight), f64(bias), c.stride, c.pad, c.groups);
+        expect(y.shape).toEqual(expected.shape);
+        expect(oracle.relErr(y.data, expected.data)).toBeLessThanOrEqual(opTolerance);
+      }),
+      RUNS,
+    );
+  });
+
+  it('conv2d with groups is the concatenation of one conv per group, bit for bit', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        convCase.filter((c) => c.groups > 1),
+        async (c) => {
+          const { n, groups, inPerGroup: cg, outPerGroup: og, kernel: k } = c;
+          const x = randomTensor([n, groups * cg, c.h, c.w], c.seed);
+          const weight = randomTensor([groups * og, cg, k, k], c.seed + 1);
+          const bias = randomTensor([groups * og], c.seed + 2);
+          const conv = (out: number, groupCount: number): Op => ({ type: 'conv2d', out, kernel: k, stride: c.stride, pad: c.pad, groups: groupCount });
+          const grouped = await runOp(backend, conv(groups * og, groups), x, { weight, bias });
+          const [, , oh, ow] = grouped.shape;
+          for (let g = 0; g < groups; g++) {
+            // this group's input maps, weights and biases, run as an ordinary (groups = 1) conv
+            const xg = tensor([n, cg, c.h, c.w]);
+            for (let s = 0; s < n; s++) xg.data.set(x.data.subarray((s * groups + g) * cg * c.h * c.w, (s * groups + g + 1) * cg * c.h * c.w), s * cg * c.h * c.w);
+            const wg = tensor([og, cg, k, k], weight.data.slice(g * og * cg * k * k, (g + 1) * og * cg * k * k));
+            const bg = tensor([og], bias.data.slice(g * og, (g + 1) * og));
+            const yg = await runOp(backend, conv(og, 1), xg, { weight: wg, bias: bg });
+            for (let s = 0; s < n; s++) {
+              const part = grouped.data.subarray((s * groups + g) * og * oh * ow, (s * groups + g + 1) * og * oh * ow);
+              expect(Array.from(part)).toEqual(Array.from(yg.data.subarray(s * og * oh * ow, (s + 1) * og * oh * ow)));
+            }
+          }
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('conv2d and pools give one output per window position that fits: floor((H + 2p - k) / s) + 1', async () => {
+    await fc.assert(
+      fc.asyncProperty(convCase, async (c) => {
+        // count by enumeration: window starts -p, -p + s, ... whose end stays within H + p
+        const fits = (size: number, pad: number): number => {
+          let count = 0;
+          for (let start = -pad; start + c.kernel <= size + pad; start += c.stride) count++;
+          return count;
+        };
+        const x = randomTensor([c.n, c.groups, c.h, c.w], c.seed);
+        const conv: Op = { type: 'conv2d', out: c.groups, kernel: c.kernel, stride: c.stride, pad: c.pad, groups: c.groups };
+        const y = await runOp(backend, conv, x, { weight: randomTensor([c.groups, 1, c.kernel, c.kernel], 1), bias: randomTensor([c.groups], 2) });
+        expect(y.shape).toEqual([c.n, c.groups, fits(c.h, c.pad), fits(c.w, c.pad)]);
+        if (c.h >= c.kernel && c.w >= c.kernel) {
+          const pooled = await runOp(backend, { type: 'maxpool2d', kernel: c.kernel, stride: c.stride }, x);
+          expect(pooled.shape).toEqual([c.n, c.groups, fits(c.h, 0), fits(c.w, 0)]);
+        }
+      }),
+      RUNS,
+    );
+  });
+
+  it('lrn follows its formula in both alpha forms, within its groups', async () => {
+    const lrnCase = fc.record({
+      n: fc.integer({ min: 1, max: 2 }),
+      groups: fc.integer({ min: 1, max: 4 }),
+      perGroup: fc.integer({ min: 1, max: 7 }),
+      h: fc.integer({ min: 1, max: 6 }),
+      w: fc.integer({ min: 1, max: 6 }),
+      size: fc.constantFrom(1, 3, 5, 7),
+      alpha: fc.double({ min: 1e-5, max: 1, noNaN: true }),
+      beta: fc.double({ min: 0.25, max: 1.5, noNaN: true }),
+      k: fc.double({ min: 0.5, max: 3, noNaN: true }),
+      alphaOverSize: fc.boolean(),
+      seed: fc.integer(),
+    });
+    await fc.assert(
+      fc.asyncProperty(lrnCase, async (c) => {
+        const x = randomTensor([c.n, c.groups * c.perGroup, c.h, c.w], c.seed, -3, 3);
+        const op: Op = { type: 'lrn', size: c.size, alpha: c.alpha, beta: c.beta, k: c.k, alphaOverSize: c.alphaOverSize, groups: c.groups };
+        const y = await runOp(backend, op, x);
+        const expected = oracle.lrn(f64(x), c.size, c.alpha, c.beta, c.k, c.alphaOverSize, c.groups);
+        expect(oracle.relErr(y.data, expected.data)).toBeLessThanOrEqual(opTolerance);
+      }),
+      RUNS,
+    );
+  });
+
+  it('lrn with groups treats each group as a separate tensor', async () => {
+    // The paper's LRN runs per tower: normalising two halves separately must equal groups = 2.
+    const x = randomTensor([2, 8, 3, 3], 7, -5, 5);
+    const op = (groups: number): Op => ({ type: 'lrn', size: 5, alpha: 0.1, beta: 0.75, k: 2, alphaOverSize: false, groups });
+    const whole = await runOp(backend, op(2), x);
+    for (let g = 0; g < 2; g++) {
+      const half = tensor([2, 4, 3, 3]);
+      for (let s = 0; s < 2; s++) half.data.set(x.data.subarray((s * 8 + g * 4) * 9, (s * 8 + g * 4 + 4) * 9), s * 36);
+      const y = await runOp(backend, op(1), half);
+      for (let s = 0; s < 2; s++) expect(Array.from(whole.data.subarray((s * 8 + g * 4) * 9, (s * 8 + g * 4 + 4) * 9))).toEqual(Array.from(y.data.subarray(s * 36, s * 36 + 36)));
+    }
+  });
+
+  it('maxpool2d takes the largest value of each (overlapping) window, exactly', async () => {
+    const poolCase = fc.record({ maps: mapsCase, kernel: fc.integer({ min: 1, max: 4 }), stride: fc.integer({ min: 1, max: 3 }) }).filter((c) => c.maps.h >= c.kernel && c.maps.w >= c.kernel);
+    await fc.assert(
+      fc.asyncProperty(poolCase, async ({ maps: m, kernel, stride }) => {
+        const x = randomTensor([m.n, m.c, m.h, m.w], m.seed, -10, 10);
+        const y = await runOp(backend, { type: 'maxpool2d', kernel, stride }, x);
+        const expected = oracle.maxpool2d(f64(x), kernel, stride);
+        expect(y.shape).toEqual(expected.shape);
+        expect(Array.from(y.data)).toEqual(Array.from(expected.data));
+      }),
+      RUNS,
+    );
+  });
+
+  it('avgpool2d averages each window; adaptive pooling uses PyTorch bins', async () => {
+    const bins = (inSize: number, outSize: number): [number, number][] =>
+      Array.from({ length: outSize }, (_, o) => [Math.floor((o * inSize) / outSize), Math.ceil(((o + 1) * inSize) / outSize)]);
+    const windows = (inSize: number, k: number, s: number): [number, number][] =>
+      Array.from({ length: Math.floor((inSize - k) / s) + 1 }, (_, o) => [o * s, o * s + k]);
+    const poolCase = fc.record({ maps: mapsCase, kernel: fc.integer({ min: 1, max: 4 }), stride: fc.integer({ min: 1, max: 3 }), out: fc.integer({ min: 1, max: 7 }) }).filter((c) => c.maps.h >= c.kernel && c.maps.w >= c.kernel);
+    await fc.assert(
+      fc.asyncProperty(poolCase, async ({ maps: m, kernel, stride, out }) => {
+        const x = randomTensor([m.n, m.c, m.h, m.w], m.seed);
+        const fixed = await runOp(backend, { type: 'avgpool2d', kernel, stride }, x);
+        const fixedExpected = oracle.avgpoolBins(f64(x), windows(m.h, kernel, stride), windows(m.w, kernel, stride));
+        expect(fixed.shape).toEqual(fixedExpected.shape);
+        expect(oracle.relErr(fixed.data, fixedExpected.data)).toBeLessThanOrEqual(opTolerance);
+        const adaptive = await runOp(backend, { type: 'adaptiveavgpool2d', out }, x);
+        const adaptiveExpected = oracle.avgpoolBins(f64(x), bins(m.h, out), bins(m.w, out));
+        expect(adaptive.shape).toEqual(adaptiveExpected.shape);
+        expect(oracle.relErr(adaptive.data, adaptiveExpected.data)).toBeLessThanOrEqual(opTolerance);
+      }),
+      RUNS,
+    );
+  });
+
+  it('linear computes b + W x for every sample of the batch', async () => {
+    const linearCase = fc.record({ n: fc.integer({ min: 1, max: 5 }), in: fc.integer({ min: 1, max: 67 }), out: fc.integer({ min: 1, max: 33 }), seed: fc.integer() });
+    await fc.assert(
+      fc.asyncProperty(linearCase, async (c) => {
+        const x = randomTensor([c.n, c.in], c.seed);
+        const weight = randomTensor([c.out, c.in], c.seed + 1);
+        const bias = randomTensor([c.out], c.seed + 2);
+        const y = await runOp(backend, { type: 'linear', out: c.out }, x, { weight, bias });
+        const expected = oracle.linear(f64(x), f64(weight), f64(bias));
+        expect(y.shape).toEqual([c.n, c.out]);
+        expect(oracle.relErr(y.data, expected.data)).toBeLessThanOrEqual(opTolerance);
+      }),
+      RUNS,
+    );
+  });
+
+  it('softmax sums to 1, is invariant to a shift, and matches exp(x - logsumexp x)', async () => {
+    const softmaxCase = fc.record({ n: fc.integer({ min: 1, max: 4 }), f: fc.integer({ min: 1, max: 40 }), shift: fc.double({ min: -50, max: 50, noNaN: true }), seed: fc.integer() });
+    await fc.assert(
+      fc.asyncProperty(softmaxCase, async (c) => {
+        const x = randomTensor([c.n, c.f], c.seed, -20, 20);
+        const shifted = tensor(x.shape, x.data.map((v) => v + c.shift));
+        const y = await runOp(backend, { type: 'softmax' }, x);
+        const ys = await runOp(backend, { type: 'softmax' }, shifted);
+        for (let s = 0; s < c.n; s++) {
+          const sum = y.data.subarray(s * c.f, (s + 1) * c.f).reduce((a, v) => a + v, 0);
+          expect(Math.abs(sum - 1)).toBeLessThanOrEqual(1e-5);
+        }
+        expect(oracle.relErr(ys.data, y.data)).toBeLessThanOrEqual(1e-5);
+        expect(oracle.relErr(y.data, oracle.softmax(f64(x)).data)).toBeLessThanOrEqual(opTolerance);
+      }),
+      RUNS,
+    );
+  });
+
+  it('softmax of huge logits does not overflow', async () => {
+    const y = await runOp(backend, { type: 'softmax' }, tensor([1, 3], Float32Array.of(1000, 1000, -1000)));
+    expect(Array.from(y.data)).toEqual([0.5, 0.5, 0]);
+  });
+
+  it('relu zeroes negatives and keeps the rest; flatten keeps C, H, W order; dropout is the identity at inference', async () => {
+    await fc.assert(
+      fc.asyncProperty(mapsCase, async (m) => {
+        const x = randomTensor([m.n, m.c, m.h, m.w], m.seed);
+        const r = await runOp(backend, { type: 'relu' }, x);
+        expect(Array.from(r.data)).toEqual(Array.from(oracle.relu(f64(x)).data));
+        const flat = await runOp(backend, { type: 'flatten' }, x);
+        expect(flat.shape).toEqual([m.n, m.c * m.h * m.w]);
+        expect(Array.from(flat.data)).toEqual(Array.from(x.data));
+        const d = await runOp(backend, { type: 'dropout', p: 0.5 }, x);
+        expect(Array.from(d.data)).toEqual(Array.from(x.data));
+      }),
+      { numRuns: 20 },
+    );
+  });
+});
