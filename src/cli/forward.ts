@@ -5,7 +5,7 @@ import type { Graph } from '../graph/index.js';
 import { checkWeights, readNpy, readSafetensors, writeFileAtomic, writeNpy } from '../io/index.js';
 import { createRng, uniform } from '../random.js';
 import { runGraph } from '../runtime/index.js';
-import type { Weights } from '../runtime/index.js';
+import type { RunResult, Weights } from '../runtime/index.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../tensor.js';
 import { paperInit } from '../train/index.js';
@@ -41,20 +41,19 @@ export function forwardCommand(): Command {
 async function forward(o: ForwardOptions): Promise<void> {
   const graph = buildModel(o);
   const backend = createBackend(o.backend, o.threads, o.devices);
-  const weights = await loadWeights(graph, o);
-  const input = await loadInput(graph, o);
-  const batch = input.shape[0];
   try {
-    const first = await runGraph(graph, backend, weights, input, { keep: o.dump ? 'all' : [] });
-    const times = [first.timings.reduce((s, t) => s + t.ms, 0)];
-    if (o.repeat > 0) {
-      times.length = 0;
-      for (let r = 0; r < o.repeat; r++) {
-        const start = performance.now();
-        await runGraph(graph, backend, weights, input);
-        times.push(performance.now() - start);
-      }
-    }
+    const weights = await loadWeights(graph, o);
+    const input = await loadInput(graph, o);
+    const batch = input.shape[0];
+    const timed = async (keep: 'all' | []): Promise<[RunResult, number]> => {
+      const start = performance.now();
+      const result = await runGraph(graph, backend, weights, input, { keep });
+      return [result, performance.now() - start];
+    };
+    // The first run is the one reported (and dumped); with --repeat it is also the warm-up.
+    const [first, firstMs] = await timed(o.dump ? 'all' : []);
+    const times = o.repeat > 0 ? [] : [firstMs];
+    for (let r = 0; r < o.repeat; r++) times.push((await timed([]))[1]);
     const msPerImage = median(times) / batch;
     if (o.dump) {
       // Every layer is computed before the first file is written, and each file appears whole.

@@ -81,6 +81,13 @@ function slide(size: number, kernel: number, stride: number, pad: number, what: 
   return Math.floor((size + 2 * pad - kernel) / stride) + 1;
 }
 
+/** A kernel x kernel window moved by stride, no padding, over every map. */
+function pooledShape(op: OpOf<'maxpool2d' | 'avgpool2d'>, input: Shape): Shape {
+  positiveInts(op, ['kernel', 'stride']);
+  const [c, h, w] = maps(input, op.type);
+  return [c, slide(h, op.kernel, op.stride, 0, op.type), slide(w, op.kernel, op.stride, 0, op.type)];
+}
+
 const hw = (s: Shape): string => `${s[1]}x${s[2]}`;
 
 const noParams = (): ParamShape[] => [];
@@ -148,11 +155,7 @@ export const opDefs: { readonly [T in OpType]: OpDef<T> } = {
 
   maxpool2d: {
     arity: 1,
-    outputShape(op, input) {
-      positiveInts(op, ['kernel', 'stride']);
-      const [c, h, w] = maps(input, 'maxpool2d');
-      return [c, slide(h, op.kernel, op.stride, 0, 'maxpool2d'), slide(w, op.kernel, op.stride, 0, 'maxpool2d')];
-    },
+    outputShape: pooledShape,
     params: noParams,
     macs: noMacs,
     describe: (op, input, output) =>
@@ -161,11 +164,7 @@ export const opDefs: { readonly [T in OpType]: OpDef<T> } = {
 
   avgpool2d: {
     arity: 1,
-    outputShape(op, input) {
-      positiveInts(op, ['kernel', 'stride']);
-      const [c, h, w] = maps(input, 'avgpool2d');
-      return [c, slide(h, op.kernel, op.stride, 0, 'avgpool2d'), slide(w, op.kernel, op.stride, 0, 'avgpool2d')];
-    },
+    outputShape: pooledShape,
     params: noParams,
     macs: noMacs,
     describe: (op, input, output) => `${op.kernel}x${op.kernel} average pool, stride ${op.stride}: ${hw(input)} -> ${hw(output)}`,

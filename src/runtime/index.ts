@@ -1,2 +1,2 @@
-export { bindParams, runGraph } from './run.js';
+export { runGraph } from './run.js';
 export type { NodeTiming, RunOptions, RunResult, Weights } from './run.js';

@@ -30,7 +30,7 @@ export interface RunResult {
 }
 
 /** Each node's parameter tensors in its order; throws naming the first missing or misshapen one. */
-export function bindParams(graph: Graph, weights: Weights): Map<string, Tensor[]> {
+function bindParams(graph: Graph, weights: Weights): Map<string, Tensor[]> {
   const bound = new Map<string, Tensor[]>();
   for (const node of graph.nodes) {
     bound.set(
@@ -68,6 +68,10 @@ export async function runGraph(graph: Graph, backend: Backend, weights: Weights,
       const start = performance.now();
       const output = await backend.run(node, inputs, params.get(node.name)!);
       const ms = performance.now() - start;
+      const expectedShape = [input.shape[0], ...node.shape];
+      if (!sameShape(output.shape, expectedShape)) {
+        throw new ShapeError('BACKEND_OUTPUT', `backend "${backend.name}" returned ${shapeToString(output.shape)} for node "${node.name}" (${node.op.type}); the graph says ${shapeToString(expectedShape)}`);
+      }
       timings.push({ name: node.name, op: node.op.type, ms });
       live.set(node.name, output);
       options.onNode?.(node, output, ms);
