@@ -85,6 +85,24 @@ describe('alexnet forward', () => {
     expect(files.every((f) => f.endsWith('.npy'))).toBe(true);
   });
 
+  it('runs the same network on the wasm backend within 1e-4 of the float64 network, and reports its memory', () => {
+    const dump = path.join(dir, 'dump-wasm');
+    const r = alexnet('forward', ...SMALL, '--weights', weights, '--input', input, '--backend', 'wasm', '--threads', '2', '--dump', dump);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^wasm \((relaxed SIMD|SIMD128), 2 threads\): [\d.]+ ms\/image/m);
+    expect(r.stdout).toMatch(/^memory: [\d.]+ MiB weights/m);
+    const { tensors } = readSafetensors(readFileSync(weights));
+    const x = readNpy(readFileSync(input));
+    for (const [layer, ref] of oracleAlexnet('paper', tensors, fromF32(x.shape, x.data))) {
+      expect(relErr(readNpy(readFileSync(path.join(dump, `${layer}.npy`))).data, ref.data), layer).toBeLessThanOrEqual(1e-4);
+    }
+    const json = JSON.parse(alexnet('forward', ...SMALL, '--weights', weights, '--input', input, '--backend', 'wasm', '--json').stdout) as { memory_bytes: { weights: number; activations: number } };
+    const { params } = JSON.parse(alexnet('info', ...SMALL, '--json').stdout) as { params: number };
+    expect(json.memory_bytes.weights).toBeGreaterThanOrEqual(4 * params);
+    expect(json.memory_bytes.activations).toBeGreaterThan(0);
+  });
+
   it('--json prints the top-5 per image and a positive median time per image', () => {
     const r = alexnet('forward', ...SMALL, '--weights', weights, '--input', input, '--repeat', '2', '--json');
     expect(r.status).toBe(0);
@@ -136,7 +154,7 @@ describe('bad input: a named error, a non-zero exit, nothing written', () => {
     ['a missing weights file', () => ['--weights', path.join(dir, 'nope.safetensors')], /UsageError \[READ\]: cannot read --weights .*nope\.safetensors: no such file/],
     ['a float64 input', () => ['--input', corrupt('f8.npy', (() => { const b = Buffer.from(writeNpy(tensor([1, 3, 227, 227]))); b.write('<f8', b.indexOf('<f4'), 'latin1'); return b; })())], /NpyError \[DTYPE\]/],
     ['an input of the wrong size', () => ['--input', corrupt('small.npy', writeNpy(tensor([1, 3, 224, 224])))], /ShapeError \[INPUT\]: input has shape \[1, 3, 224, 224\]; the model needs \[N, 3, 227, 227\]/],
-    ['a backend not built yet', () => ['--backend', 'wasm'], /UsageError \[BACKEND_NOT_BUILT\]: backend "wasm" is not built yet; available: reference/],
+    ['a backend not built yet', () => ['--backend', 'webgpu'], /UsageError \[BACKEND_NOT_BUILT\]: backend "webgpu" is not built yet; available: reference, wasm/],
     ['an unknown backend', () => ['--backend', 'cuda'], /argument 'cuda' is invalid.*reference, wasm, webgpu/],
     ['two devices before the partition exists', () => ['--devices', '2'], /UsageError \[DEVICES\]/],
     ['--threads on the reference backend', () => ['--threads', '2'], /UsageError \[THREADS\]/],

@@ -4,12 +4,12 @@ import path from 'node:path';
 import type { Graph } from '../graph/index.js';
 import { checkWeights, readNpy, readSafetensors, writeFileAtomic, writeNpy } from '../io/index.js';
 import { createRng, uniform } from '../random.js';
-import { runGraph } from '../runtime/index.js';
+import { loadGraph } from '../runtime/index.js';
 import type { RunResult, Weights } from '../runtime/index.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../tensor.js';
 import { paperInit } from '../train/index.js';
-import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, positiveInt, readInputFile, seed } from './options.js';
+import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, positiveInt, readInputFile, seed, threadsOption } from './options.js';
 import type { BackendName, ModelOptions } from './options.js';
 
 interface ForwardOptions extends ModelOptions {
@@ -31,7 +31,7 @@ export function forwardCommand(): Command {
     .option('--seed <s>', 'seed for the default weights and input', seed, 1)
     .addOption(backendOption())
     .addOption(devicesOption())
-    .option('--threads <t>', 'worker threads (wasm backend)', positiveInt)
+    .addOption(threadsOption())
     .option('--dump <dir>', 'write every layer\'s output to DIR/<layer>.npy (float32)')
     .addOption(new Option('--repeat <r>', 'after one warm-up, time r more runs and report the median').argParser(positiveInt).default(0))
     .option('--json', 'machine-readable output')
@@ -41,13 +41,14 @@ export function forwardCommand(): Command {
 async function forward(o: ForwardOptions): Promise<void> {
   const graph = buildModel(o);
   const backend = createBackend(o.backend, o.threads, o.devices);
+  const weights = await loadWeights(graph, o);
+  const input = await loadInput(graph, o);
+  const batch = input.shape[0];
+  const session = await loadGraph(graph, backend, weights);
   try {
-    const weights = await loadWeights(graph, o);
-    const input = await loadInput(graph, o);
-    const batch = input.shape[0];
     const timed = async (keep: 'all' | []): Promise<[RunResult, number]> => {
       const start = performance.now();
-      const result = await runGraph(graph, backend, weights, input, { keep });
+      const result = await session.run(input, { keep });
       return [result, performance.now() - start];
     };
     // The first run is the one reported (and dumped); with --repeat it is also the warm-up.
@@ -60,17 +61,20 @@ async function forward(o: ForwardOptions): Promise<void> {
       for (const [name, t] of first.activations) if (name !== graph.input.name) await writeFileAtomic(path.join(o.dump, `${name}.npy`), writeNpy(t));
     }
     const top = topK(first.output, 5);
+    const memory = session.memory();
     if (o.json) {
       const result = {
         arch: o.arch,
         backend: backend.name,
+        backend_details: session.details ?? null,
         batch,
         params: graph.paramCount(),
         macs_per_image: graph.macs(),
         top5: top,
         ms_per_image: msPerImage,
         runs: times.length,
-        layers: first.timings.map((t) => ({ name: t.name, op: t.op, ms: t.ms })),
+        layers: first.timings,
+        memory_bytes: memory ?? null,
         dump: o.dump ?? null,
       };
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -80,13 +84,17 @@ async function forward(o: ForwardOptions): Promise<void> {
         process.stdout.write(`image ${i}: ${cells.join('  ').trimEnd()}\n`);
       });
       const runs = o.repeat > 0 ? `median of ${times.length} runs after a warm-up` : 'one run';
-      process.stdout.write(`${backend.name}: ${msPerImage.toFixed(1)} ms/image (batch ${batch}, ${runs}, loading excluded)\n`);
+      const how = session.details ? ` (${session.details})` : '';
+      process.stdout.write(`${backend.name}${how}: ${msPerImage.toFixed(1)} ms/image (batch ${batch}, ${runs}, loading excluded)\n`);
+      if (memory) process.stdout.write(`memory: ${mib(memory.weights)} weights, ${mib(memory.activations)} activations, ${mib(memory.scratch)} scratch (${mib(memory.total)} reserved)\n`);
       if (o.dump) process.stdout.write(`wrote ${first.activations.size - 1} layers to ${o.dump}\n`);
     }
   } finally {
-    await backend.dispose?.();
+    await session.dispose();
   }
 }
+
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 async function loadWeights(graph: Graph, o: ForwardOptions): Promise<Weights> {
   if (!o.weights) {

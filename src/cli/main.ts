@@ -3,10 +3,17 @@
 // stderr and exit 1; anything else is a bug and prints its stack.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import { AlexnetError } from '../errors.js';
 import { forwardCommand } from './forward.js';
 import { infoCommand } from './info.js';
 import { initCommand } from './init.js';
+
+// A program may set V8 flags for itself (a library must not): relaxed SIMD on Node 20, where it is
+// still behind a flag, and no baseline (Liftoff) tier, so that the wasm kernels run optimised from
+// their first call instead of after V8 notices they are hot.
+if (Number(process.versions.node.split('.')[0]) < 22) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+v8.setFlagsFromString('--no-liftoff');
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 

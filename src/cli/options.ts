@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { Backend } from '../backends/backend.js';
 import { referenceBackend } from '../backends/reference/index.js';
+import { wasmBackend } from '../backends/wasm/index.js';
 import { UsageError } from '../errors.js';
 import type { Graph } from '../graph/index.js';
 import { alexnet, PRESETS } from '../models/index.js';
@@ -56,9 +57,9 @@ export function buildModel(o: ModelOptions): Graph {
 /** Backends a user can name; those not built yet are refused with a message that says so. */
 const BACKENDS = {
   reference: (): Backend => referenceBackend,
-  wasm: undefined,
+  wasm: (threads?: number): Backend => wasmBackend({ threads }),
   webgpu: undefined,
-} satisfies Record<string, (() => Backend) | undefined>;
+} satisfies Record<string, ((threads?: number) => Backend) | undefined>;
 export type BackendName = keyof typeof BACKENDS;
 
 export function backendOption(): Option {
@@ -69,15 +70,19 @@ export function devicesOption(): Option {
   return new Option('--devices <n>', 'devices to split the graph over (the 2012 network used 2)').argParser(positiveInt).default(1);
 }
 
+export function threadsOption(): Option {
+  return new Option('--threads <t>', 'threads of the wasm backend (default: the available cores)').argParser(positiveInt);
+}
+
 export function createBackend(name: BackendName, threads: number | undefined, devices: number): Backend {
   const create = BACKENDS[name];
   const built = Object.entries(BACKENDS)
     .filter(([, make]) => make)
     .map(([n]) => n);
   if (!create) throw new UsageError('BACKEND_NOT_BUILT', `backend "${name}" is not built yet; available: ${built.join(', ')}`);
-  if (threads !== undefined) throw new UsageError('THREADS', `--threads applies to the wasm backend, not "${name}"`);
+  if (threads !== undefined && name !== 'wasm') throw new UsageError('THREADS', `--threads applies to the wasm backend, not "${name}"`);
   checkDevices(devices);
-  return create();
+  return create(threads);
 }
 
 export function checkDevices(devices: number): void {

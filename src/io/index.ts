@@ -4,3 +4,4 @@ export type { Safetensors } from './safetensors.js';
 export { checkWeights } from './weights.js';
 export type { ExpectedParam } from './weights.js';
 export { writeFileAtomic } from './atomic.js';
+export { writeOnnx } from './onnx.js';

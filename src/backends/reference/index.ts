@@ -1,15 +1,15 @@
-// The reference backend: dispatches each node to its plain-loop kernel (kernels.ts).
-import type { GraphNode } from '../../graph/index.js';
+// The reference backend: each node runs its plain-loop kernel (kernels.ts) on host tensors.
+import type { Graph, GraphNode } from '../../graph/index.js';
 import type { Tensor } from '../../tensor.js';
-import type { Backend } from '../backend.js';
+import type { Backend, Executor } from '../backend.js';
 import * as k from './kernels.js';
 
 function run(node: GraphNode, [x]: readonly Tensor[], [w, b]: readonly Tensor[]): Tensor {
-  const out = [x?.shape[0] ?? 0, ...node.shape];
+  const out = [x.shape[0], ...node.shape];
   const { op } = node;
   switch (op.type) {
     case 'input':
-      throw new Error('the input node is bound by the runtime, not run by a backend');
+      throw new Error('the input node is placed by input(), not run');
     case 'conv2d':
       return k.conv2d(op, x, w, b, out);
     case 'relu':
@@ -35,4 +35,16 @@ function run(node: GraphNode, [x]: readonly Tensor[], [w, b]: readonly Tensor[])
   }
 }
 
-export const referenceBackend: Backend = { name: 'reference', run };
+/** Host tensors are the handles: nothing to place, read or free. */
+class ReferenceExecutor implements Executor<Tensor> {
+  constructor(private readonly params: ReadonlyMap<string, readonly Tensor[]>) {}
+  input = (x: Tensor): Tensor => x;
+  run = (node: GraphNode, inputs: readonly Tensor[]): Tensor => run(node, inputs, this.params.get(node.name) ?? []);
+  read = (t: Tensor): Tensor => t;
+  dispose(): void {}
+}
+
+export const referenceBackend: Backend = {
+  name: 'reference',
+  load: async (_graph: Graph, params) => new ReferenceExecutor(params),
+};

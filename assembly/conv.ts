@@ -1,0 +1,136 @@
+// Convolution as a GEMM per group: y[o, p] = bias[o] + Σ_k W[o, k] · col[k, p], k = (ci, ky, kx)
+// over the group's input maps, p = an output pixel. The im2col matrix `col` is never built whole:
+// pixels are taken a tile of TILE_PANELS x 8 at a time, written straight into packed-B panels in
+// this worker's scratch, and every output-channel panel runs over them while they are in cache.
+import { EDGE_BYTES, gemmTile, MR, NR, panelFloats, shareBegin, ZEROS } from './gemm';
+
+/** Pixel panels per im2col tile: 8 x 8 = 64 pixels, K·64 floats (307 KB for conv2's K = 1200). */
+const TILE_PANELS: i32 = 8;
+
+/** Scratch floats one worker needs: a zero-padded copy of one group's maps, then one im2col tile. */
+export function convScratchFloats(cg: i32, h: i32, w: i32, kernel: i32, pad: i32): i32 {
+  return (pad > 0 ? cg * (h + 2 * pad) * (w + 2 * pad) : 0) + cg * kernel * kernel * TILE_PANELS * NR;
+}
+
+/** Copies cg maps [h, w] at x into dst as [h + 2·pad, w + 2·pad] with a zero border, so im2col never bounds-checks. */
+function padMaps(x: usize, dst: usize, cg: i32, h: i32, w: i32, pad: i32): void {
+  const wp = w + 2 * pad;
+  const hp = h + 2 * pad;
+  memory.fill(dst, 0, <usize>cg * hp * wp << 2);
+  for (let m = 0; m < cg; m++) {
+    for (let iy = 0; iy < h; iy++) {
+      memory.copy(dst + ((<usize>(m * hp + iy + pad) * wp + pad) << 2), x + (<usize>(m * h + iy) * w << 2), <usize>w << 2);
+    }
+  }
+}
+
+/** Offset in a padded map of the top-left tap of output pixel q's window. */
+@inline
+function windowAt(q: i32, ow: i32, stride: i32, wp: i32): i32 {
+  const oy = q / ow;
+  return (oy * wp + (q - oy * ow)) * stride;
+}
+
+/**
+ * Writes the im2col panel of output pixels [q, q + 8) into dst ([k x 8], k = (ci, ky, kx)) from
+ * cg padded maps [hp, wp] at src. Pixels at or past p read as 0. When the 8 pixels are adjacent in
+ * one output row and the stride is 1, each row of the panel is 8 adjacent input values: two vector
+ * copies; otherwise 8 gathered values.
+ */
+function im2colPanel(src: usize, dst: usize, cg: i32, hp: i32, wp: i32, kernel: i32, stride: i32, ow: i32, p: i32, q: i32): void {
+  const valid = min(NR, p - q);
+  const last = q + valid - 1; // lanes past the end repeat the last pixel and are zeroed below
+  const l0 = windowAt(q, ow, stride, wp);
+  const l1 = windowAt(min(q + 1, last), ow, stride, wp);
+  const l2 = windowAt(min(q + 2, last), ow, stride, wp);
+  const l3 = windowAt(min(q + 3, last), ow, stride, wp);
+  const l4 = windowAt(min(q + 4, last), ow, stride, wp);
+  const l5 = windowAt(min(q + 5, last), ow, stride, wp);
+  const l6 = windowAt(min(q + 6, last), ow, stride, wp);
+  const l7 = windowAt(min(q + 7, last), ow, stride, wp);
+  const adjacent = valid == NR && stride == 1 && l7 == l0 + 7;
+  let out = dst;
+  for (let ci = 0; ci < cg; ci++) {
+    for (let ky = 0; ky < kernel; ky++) {
+      let at = src + ((<usize>(ci * hp + ky) * wp) << 2);
+      for (let kx = 0; kx < kernel; kx++) {
+        if (adjacent) {
+          const from = at + (<usize>l0 << 2);
+          v128.store(out, v128.load(from));
+          v128.store(out, v128.load(from, 16), 16);
+        } else {
+          store<f32>(out, load<f32>(at + (<usize>l0 << 2)));
+          store<f32>(out, load<f32>(at + (<usize>l1 << 2)), 4);
+          store<f32>(out, load<f32>(at + (<usize>l2 << 2)), 8);
+          store<f32>(out, load<f32>(at + (<usize>l3 << 2)), 12);
+          store<f32>(out, load<f32>(at + (<usize>l4 << 2)), 16);
+          store<f32>(out, load<f32>(at + (<usize>l5 << 2)), 20);
+          store<f32>(out, load<f32>(at + (<usize>l6 << 2)), 24);
+          store<f32>(out, load<f32>(at + (<usize>l7 << 2)), 28);
+        }
+        at += 4;
+        out += NR * 4;
+      }
+    }
+  }
+  if (valid < NR) {
+    const k = cg * kernel * kernel;
+    for (let i = 0; i < k; i++) for (let lane = valid; lane < NR; lane++) store<f32>(dst + ((<usize>i * NR + lane) << 2), 0);
+  }
+}
+
+/**
+ * x [n, c, h, w] -> y [n, o, oh, ow] with weights packed per group (groups x ceil((o/groups) /
+ * MR) panels at `packed`), ReLU fused when `relu`. The work is the n·groups·ceil(P/8) pixel
+ * panels, split into `parts` contiguous shares; this call computes share `part`, using the
+ * part-th convScratchFloats(...) block of scratch and the part-th EDGE_BYTES block of edges.
+ */
+export function conv2d(
+  x: usize, packed: usize, y: usize, scratch: usize, edges: usize,
+  n: i32, c: i32, h: i32, w: i32, o: i32, kernel: i32, stride: i32, pad: i32, groups: i32, oh: i32, ow: i32,
+  relu: bool, part: i32, parts: i32,
+): void {
+  const cg = c / groups;
+  const og = o / groups;
+  const k = cg * kernel * kernel;
+  const p = oh * ow;
+  const hp = h + 2 * pad;
+  const wp = w + 2 * pad;
+  const panelsP = (p + NR - 1) / NR;
+  const panelsO = (og + MR - 1) / MR;
+  const groupBytes = <usize>panelsO * panelFloats(MR, k) << 2;
+  const units = n * groups * panelsP;
+  // this worker's scratch: [padded maps of the current (image, group)][im2col tile]
+  const padded = scratch + (<usize>part * convScratchFloats(cg, h, w, kernel, pad) << 2);
+  const tile = padded + (pad > 0 ? <usize>cg * hp * wp << 2 : 0);
+  const edge = edges + <usize>part * EDGE_BYTES;
+  let current = -1; // the (image, group) whose maps are in `padded`
+  let u = shareBegin(units, part, parts);
+  const end = shareBegin(units, part + 1, parts);
+  while (u < end) {
+    const ng = u / panelsP; // image * groups + group
+    const j0 = u - ng * panelsP;
+    const j1 = min(min(j0 + TILE_PANELS, panelsP), j0 + end - u);
+    const image = ng / groups;
+    const g = ng - image * groups;
+    let maps = x + (<usize>(image * c + g * cg) * h * w << 2);
+    if (pad > 0) {
+      if (ng != current) padMaps(maps, padded, cg, h, w, pad);
+      maps = padded;
+    }
+    current = ng;
+    for (let j = j0; j < j1; j++) im2colPanel(maps, tile + (<usize>(j - j0) * k * NR << 2), cg, hp, wp, kernel, stride, ow, p, j * NR);
+    const yGroup = y + (<usize>(image * o + g * og) * p << 2);
+    const wGroup = packed + <usize>g * groupBytes;
+    for (let j = j0; j < j1; j++) {
+      const b = tile + (<usize>(j - j0) * k * NR << 2);
+      const cols = min(NR, p - j * NR);
+      for (let po = 0; po < panelsO; po++) {
+        const a = wGroup + (<usize>po * panelFloats(MR, k) << 2); // [MR biases][k x MR]
+        const c0 = yGroup + ((<usize>po * MR * p + j * NR) << 2);
+        gemmTile(a + (<usize>MR << 2), b, k, c0, p, min(MR, og - po * MR), cols, a, ZEROS, relu, edge);
+      }
+    }
+    u += j1 - j0;
+  }
+}

@@ -1,0 +1,244 @@
+// The wasm backend: the AssemblyScript SIMD kernels on one shared WebAssembly.Memory laid out as
+//   [static data | control block | packed weights | scratch (per thread) | activation arena]
+// Weights are packed once at load into the panels the GEMM reads (assembly/gemm.ts); the scratch
+// and arena are sized per batch size from the plan in plan.ts, and the memory grows to fit.
+import { availableParallelism } from 'node:os';
+import { BackendError, UsageError } from '../../errors.js';
+import type { Graph, GraphNode } from '../../graph/index.js';
+import type { Tensor } from '../../tensor.js';
+import { sizeOf, tensor } from '../../tensor.js';
+import type { Backend, Executor, Handle, MemoryReport } from '../backend.js';
+import { chooseBuild, compileBuild, instantiate } from './module.js';
+import type { Kernels, WasmBuild } from './module.js';
+import { planArena } from './plan.js';
+import type { ArenaPlan } from './plan.js';
+import { CONTROL, ThreadPool } from './threads.js';
+
+export { WASM_BUILDS } from './module.js';
+export type { WasmBuild } from './module.js';
+
+export interface WasmOptions {
+  /** Threads, this one included. Default: the available cores. */
+  readonly threads?: number;
+  /** Kernel build; default ALEXNET_WASM, else relaxed where the engine accepts it. */
+  readonly build?: WasmBuild;
+}
+
+/** Columns per B panel (assembly/gemm.ts NR). */
+const NR = 8;
+const PAGE = 65536;
+
+interface WasmTensor extends Handle {
+  /** Byte offset in the memory. */
+  readonly offset: number;
+}
+
+export function wasmBackend(options: WasmOptions = {}): Backend {
+  const threads = options.threads ?? availableParallelism();
+  if (!(Number.isSafeInteger(threads) && threads >= 1)) throw new UsageError('THREADS', `threads must be a positive integer, got ${threads}`);
+  return {
+    name: 'wasm',
+    async load(graph, params) {
+      const build = await chooseBuild(options.build);
+      return WasmExecutor.create(graph, params, build, threads);
+    },
+  };
+}
+
+const align = (n: number, to = 64): number => Math.ceil(n / to) * to;
+
+/** Packs a row-major [rows x k] matrix and its biases into panels of `mr` rows: [mr biases][k x mr], zero-padded (assembly/gemm.ts). */
+function packPanels(w: Float32Array, bias: Float32Array, rows: number, k: number, mr: number, out: Float32Array): void {
+  const panelFloats = mr * (k + 1);
+  for (let r = 0; r < rows; r++) {
+    const panel = Math.floor(r / mr) * panelFloats;
+    const lane = r % mr;
+    out[panel + lane] = bias[r];
+    const row = w.subarray(r * k, (r + 1) * k);
+    for (let i = 0; i < k; i++) out[panel + mr + i * mr + lane] = row[i];
+  }
+}
+
+class WasmExecutor implements Executor<WasmTensor> {
+  private plan: { batch: number; arena: ArenaPlan; arenaBase: number; scratchBytes: number } | undefined;
+
+  private constructor(
+    private readonly graph: Graph,
+    private readonly wasmMemory: WebAssembly.Memory,
+    private readonly kernels: Kernels,
+    private readonly pool: ThreadPool,
+    private readonly build: WasmBuild,
+    /** Node name -> byte offset of its packed weights. */
+    private readonly packed: ReadonlyMap<string, number>,
+    private readonly weightsBytes: number,
+    private readonly weightsEnd: number,
+    /** Per-thread partial-tile buffers (kernels' `edges`). */
+    private readonly edges: number,
+  ) {}
+
+  static async create(graph: Graph, params: ReadonlyMap<string, readonly Tensor[]>, build: WasmBuild, threads: number): Promise<WasmExecutor> {
+    const module = await compileBuild(build);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+    const kernels = instantiate(module, memory);
+    const mr = kernels.panelRows();
+    const control = align(kernels.heapBase());
+    const edges = align(control + CONTROL.BYTES);
+    let end = edges + threads * kernels.edgeBytes();
+
+    // Lay out and fill the packed weights of every conv (A panels per group) and FC (B panels).
+    const packed = new Map<string, number>();
+    const layout: [GraphNode, number, number][] = [];
+    for (const node of graph.nodes) {
+      const { op } = node;
+      let floats = 0;
+      if (op.type === 'conv2d') {
+        const og = op.out / op.groups;
+        floats = op.groups * Math.ceil(og / mr) * mr * (sizeOf(node.params[0].shape.slice(1)) + 1);
+      } else if (op.type === 'linear') {
+        floats = Math.ceil(op.out / NR) * NR * (node.inputShapes[0][0] + 1);
+      } else continue;
+      end = align(end);
+      packed.set(node.name, end);
+      layout.push([node, end, floats]);
+      end += floats * 4;
+    }
+    grow(memory, end);
+    for (const [node, offset, floats] of layout) {
+      const out = new Float32Array(memory.buffer, offset, floats);
+      const [w, b] = params.get(node.name)!;
+      if (node.op.type === 'conv2d') {
+        const { groups, out: o } = node.op;
+        const og = o / groups;
+        const k = sizeOf(w.shape.slice(1));
+        const groupFloats = Math.ceil(og / mr) * mr * (k + 1);
+        for (let g = 0; g < groups; g++) {
+          packPanels(w.data.subarray(g * og * k, (g + 1) * og * k), b.data.subarray(g * og, (g + 1) * og), og, k, mr, out.subarray(g * groupFloats, (g + 1) * groupFloats));
+        }
+      } else {
+        packPanels(w.data, b.data, w.shape[0], w.shape[1], NR, out);
+      }
+    }
+    const pool = await ThreadPool.create(module, memory, kernels, control, threads);
+    const weightsStart = layout.length ? layout[0][1] : end;
+    return new WasmExecutor(graph, memory, kernels, pool, build, packed, end - weightsStart, align(end), edges);
+  }
+
+  get details(): string {
+    return `${this.build === 'relaxed' ? 'relaxed SIMD' : 'SIMD128'}, ${this.pool.threads} thread${this.pool.threads > 1 ? 's' : ''}`;
+  }
+
+  input(x: Tensor): WasmTensor {
+    const plan = this.planFor(x.shape[0]);
+    const offset = plan.arenaBase + plan.arena.offsets.get(this.graph.input.name)!;
+    new Float32Array(this.wasmMemory.buffer, offset, x.data.length).set(x.data);
+    return { shape: x.shape, offset };
+  }
+
+  canFuseRelu(node: GraphNode): boolean {
+    return node.op.type === 'conv2d' || node.op.type === 'linear';
+  }
+
+  run(node: GraphNode, [x]: readonly WasmTensor[], reluAfter: boolean): WasmTensor {
+    const plan = this.plan!;
+    const n = x.shape[0];
+    // A fused ReLU works in place (plan.ts), so the conv/FC output and the ReLU output share an offset.
+    const y = plan.arenaBase + plan.arena.offsets.get(node.name)!;
+    const out: WasmTensor = { shape: [n, ...node.shape], offset: y };
+    const relu = reluAfter ? 1 : 0;
+    const scratch = this.weightsEnd;
+    const { op } = node;
+    switch (op.type) {
+      case 'input':
+        throw new Error('the input node is placed by input(), not run');
+      case 'conv2d': {
+        const [c, h, w] = node.inputShapes[0];
+        const [o, oh, ow] = node.shape;
+        this.pool.run('conv2d', [x.offset, this.packed.get(node.name)!, y, scratch, this.edges, n, c, h, w, o, op.kernel, op.stride, op.pad, op.groups, oh, ow, relu]);
+        return out;
+      }
+      case 'relu':
+        this.pool.run('relu', [x.offset, y, n * sizeOf(node.shape)]);
+        return out;
+      case 'lrn': {
+        const [c, h, w] = node.shape;
+        const scale = op.alphaOverSize ? op.alpha / op.size : op.alpha;
+        this.pool.run('lrn', [x.offset, y, n, c, h * w, op.size, scale, op.beta, op.k, op.groups]);
+        return out;
+      }
+      case 'maxpool2d': {
+        const [c, h, w] = node.inputShapes[0];
+        this.pool.run('maxpool', [x.offset, y, n * c, h, w, op.kernel, op.stride, node.shape[1], node.shape[2]]);
+        return out;
+      }
+      case 'avgpool2d':
+      case 'adaptiveavgpool2d': {
+        const [c, h, w] = node.inputShapes[0];
+        const [kernel, stride, adaptive] = op.type === 'avgpool2d' ? [op.kernel, op.stride, 0] : [0, 0, 1];
+        this.pool.run('avgpool', [x.offset, y, n * c, h, w, node.shape[1], node.shape[2], kernel, stride, adaptive]);
+        return out;
+      }
+      case 'flatten':
+      case 'dropout':
+        return out; // a view: plan.ts gave it its input's offset
+      case 'linear': {
+        const k = node.inputShapes[0][0];
+        const weights = this.packed.get(node.name)!;
+        if (n === 1) {
+          this.pool.run('linearGemv', [x.offset, weights, y, this.edges, k, op.out, relu]);
+        } else {
+          this.kernels.packRows(x.offset, scratch, n, k);
+          this.pool.run('linearGemm', [scratch, weights, y, this.edges, n, k, op.out, relu]);
+        }
+        return out;
+      }
+      case 'softmax':
+        this.kernels.softmax(x.offset, y, n, node.shape[0]);
+        return out;
+      default:
+        return op satisfies never;
+    }
+  }
+
+  read(h: WasmTensor): Tensor {
+    return tensor(h.shape, new Float32Array(this.wasmMemory.buffer, h.offset, sizeOf(h.shape)).slice());
+  }
+
+  memory(): MemoryReport {
+    return {
+      weights: this.weightsBytes,
+      activations: this.plan?.arena.bytes ?? 0,
+      scratch: this.plan?.scratchBytes ?? 0,
+      total: this.wasmMemory.buffer.byteLength,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool.release();
+  }
+
+  /** Scratch for the largest im2col tile per thread or the largest packed FC batch, then the arena. */
+  private planFor(batch: number) {
+    if (this.plan?.batch === batch) return this.plan;
+    let scratchFloats = 0;
+    for (const node of this.graph.nodes) {
+      if (node.op.type === 'conv2d') {
+        const [c, h, w] = node.inputShapes[0];
+        const { groups, kernel, pad } = node.op;
+        scratchFloats = Math.max(scratchFloats, this.pool.threads * this.kernels.convScratchFloats(c / groups, h, w, kernel, pad));
+      }
+      if (node.op.type === 'linear' && batch > 1) scratchFloats = Math.max(scratchFloats, this.kernels.packedRowsFloats(batch, node.inputShapes[0][0]));
+    }
+    const scratchBytes = align(scratchFloats * 4);
+    const arena = planArena(this.graph, batch);
+    const arenaBase = this.weightsEnd + scratchBytes;
+    grow(this.wasmMemory, arenaBase + arena.bytes);
+    this.plan = { batch, arena, arenaBase, scratchBytes };
+    return this.plan;
+  }
+}
+
+function grow(memory: WebAssembly.Memory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (bytes > 2 ** 32) throw new BackendError('WASM_MEMORY', `the wasm backend needs ${(bytes / 2 ** 30).toFixed(1)} GiB, over WebAssembly's 4 GiB: use a smaller batch or width`);
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE));
+}

@@ -1,0 +1,100 @@
+// Runs a parallel kernel on every thread at once: this thread plus (threads - 1) workers, all on
+// one shared WebAssembly.Memory. A call is published through a small control block in that memory
+// (kernel index, arguments, a generation counter the workers wait on with Atomics) rather than
+// postMessage, so starting a kernel costs microseconds, not a message round trip. Each thread
+// computes share `part` of `parts`; the kernels split work so that no output depends on the split.
+// Workers outlive pools: a released pool's workers wait idle for the next one.
+import type { Worker } from 'node:worker_threads';
+import { BackendError } from '../../errors.js';
+import { PARALLEL_KERNELS } from './module.js';
+import type { Kernels, ParallelKernel } from './module.js';
+
+/** Control block layout, in i32 slots, then float64 argument slots from byte 64. */
+export const CONTROL = { GENERATION: 0, DONE: 1, KERNEL: 2, ARGC: 3, FAILED: 4, BYTES: 64 + 8 * 32 } as const;
+const EXIT = -1;
+
+export class ThreadPool {
+  private constructor(
+    private readonly kernels: Record<ParallelKernel, (...args: number[]) => void>,
+    private readonly control: Int32Array,
+    private readonly args: Float64Array,
+    private readonly workers: Worker[],
+  ) {}
+
+  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, kernels: Kernels, controlOffset: number, threads: number): Promise<ThreadPool> {
+    const control = new Int32Array(memory.buffer, controlOffset, 16);
+    const args = new Float64Array(memory.buffer, controlOffset + 64, 32);
+    const workers = await Promise.all(
+      Array.from({ length: threads - 1 }, async (_, i) => {
+        const worker = idle.pop() ?? (await spawn());
+        const ready = nextMessage(worker);
+        worker.postMessage({ module, memory, controlOffset, part: i + 1, parts: threads, kernels: PARALLEL_KERNELS });
+        await ready;
+        return worker;
+      }),
+    );
+    return new ThreadPool(kernels as unknown as Record<ParallelKernel, (...args: number[]) => void>, control, args, workers);
+  }
+
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Runs kernel(...args, part, parts) on every thread and returns when all are done. */
+  run(kernel: ParallelKernel, args: readonly number[]): void {
+    const parts = this.threads;
+    if (parts === 1) {
+      this.kernels[kernel](...args, 0, 1);
+      return;
+    }
+    const { control } = this;
+    this.args.set(args);
+    control[CONTROL.KERNEL] = PARALLEL_KERNELS.indexOf(kernel);
+    control[CONTROL.ARGC] = args.length;
+    Atomics.store(control, CONTROL.DONE, 0);
+    Atomics.add(control, CONTROL.GENERATION, 1);
+    Atomics.notify(control, CONTROL.GENERATION);
+    this.kernels[kernel](...args, 0, parts);
+    for (let done = Atomics.load(control, CONTROL.DONE); done < parts - 1; done = Atomics.load(control, CONTROL.DONE)) {
+      Atomics.wait(control, CONTROL.DONE, done);
+    }
+    if (Atomics.exchange(control, CONTROL.FAILED, 0) !== 0) throw new BackendError('WORKER_FAILED', `a wasm worker failed in ${kernel}; see the message it printed`);
+  }
+
+  /** Releases the workers: they leave this memory and wait, idle, for the next pool. */
+  async release(): Promise<void> {
+    if (this.workers.length === 0) return;
+    const left = this.workers.map(nextMessage);
+    this.control[CONTROL.KERNEL] = EXIT;
+    Atomics.add(this.control, CONTROL.GENERATION, 1);
+    Atomics.notify(this.control, CONTROL.GENERATION);
+    await Promise.all(left);
+    idle.push(...this.workers);
+  }
+}
+
+/** Workers between pools: starting a thread costs tens of milliseconds, lending one a memory about one. */
+const idle: Worker[] = [];
+
+/** Resolves on the worker's next message ('ready' or 'idle'); rejects if it dies first. */
+function nextMessage(worker: Worker): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const fail = (e: Error): void => {
+      worker.off('message', done);
+      reject(e);
+    };
+    const done = (): void => {
+      worker.off('error', fail);
+      resolve();
+    };
+    worker.once('message', done);
+    worker.once('error', fail);
+  });
+}
+
+async function spawn(): Promise<Worker> {
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(new URL('./worker.js', import.meta.url));
+  worker.unref(); // idle workers must not keep the process alive
+  return worker;
+}
