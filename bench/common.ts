@@ -1,0 +1,37 @@
+// Shared by the benchmark scripts: the machine's description, V8 flags, statistics, result files.
+import { cpus, totalmem } from 'node:os';
+import v8 from 'node:v8';
+
+/** As the CLI does: relaxed SIMD on Node 20, and no baseline tier so that wasm runs optimised. */
+export function setWasmFlags(): void {
+  if (Number(process.versions.node.split('.')[0]) < 22) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  v8.setFlagsFromString('--no-liftoff');
+}
+
+export function machine(): { cpu: string; cores: number; memory_gib: number; node: string } {
+  return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version };
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  samples: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], samples: s.length };
+}
+
+/** max|x - ref| / max|ref|, the design card's error. */
+export function relErr(x: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let e = 0;
+  let r = 0;
+  for (let i = 0; i < ref.length; i++) {
+    e = Math.max(e, Math.abs(x[i] - ref[i]));
+    r = Math.max(r, Math.abs(ref[i]));
+  }
+  return e / Math.max(r, 1e-6);
+}

@@ -1,0 +1,52 @@
+// One whole-network measurement in a process of its own (thread pools, wasm flags and onnxruntime's
+// one-time thread setting never leak between systems): `system threads batch runs`. Prints one
+// JSON line: the median and spread of ms/image over the timed runs, after one warm-up, and the
+// error of image 0's probabilities against the reference backend's (bench/.cache/reference.json).
+import { readFileSync } from 'node:fs';
+import { wasmBackend } from '../src/backends/wasm/index.js';
+import { alexnet } from '../src/models/index.js';
+import { loadGraph } from '../src/runtime/index.js';
+import { paperInit } from '../src/train/index.js';
+import { relErr, setWasmFlags, spread } from './common.js';
+import { benchInput, CACHE, SEED } from './network-setup.js';
+
+setWasmFlags();
+const [system, threadsArg, batchArg, runsArg] = process.argv.slice(2);
+const threads = Number(threadsArg);
+const batch = Number(batchArg);
+const runs = Number(runsArg);
+const input = benchInput(batch);
+const reference = JSON.parse(readFileSync(`${CACHE}/reference.json`, 'utf8')) as number[];
+
+let forward: () => Promise<Float32Array>;
+let dispose = async (): Promise<void> => {};
+let details = '';
+if (system.startsWith('wasm')) {
+  const graph = alexnet({ preset: 'bvlc' });
+  const session = await loadGraph(graph, wasmBackend({ threads, build: system === 'wasm-simd128' ? 'simd128' : 'relaxed' }), paperInit(graph, { seed: SEED }));
+  forward = async () => (await session.run(input)).output.data;
+  dispose = async () => session.dispose();
+  details = session.details ?? '';
+} else {
+  const model = readFileSync(`${CACHE}/bvlc.onnx`);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const ort: any = system === 'ort-node' ? await import('onnxruntime-node') : await import('onnxruntime-web');
+  const options = system === 'ort-node' ? { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' } : { graphOptimizationLevel: 'all' };
+  if (system === 'ort-web') ort.env.wasm.numThreads = threads;
+  const session = await ort.InferenceSession.create(model, options);
+  const feed = { data: new ort.Tensor('float32', input.data, [...input.shape]) };
+  forward = async () => (await session.run(feed))[session.outputNames[0]].data as Float32Array;
+  dispose = async () => session.release();
+  details = system === 'ort-node' ? 'native CPU' : 'wasm SIMD';
+}
+const first = await forward(); // warm-up, and the output checked against the reference
+const error = relErr(first.subarray(0, reference.length), reference);
+const times: number[] = [];
+for (let r = 0; r < runs; r++) {
+  const start = performance.now();
+  await forward();
+  times.push((performance.now() - start) / batch);
+}
+await dispose();
+console.log(JSON.stringify({ system, details, threads, batch, msPerImage: spread(times), error }));
+process.exit(0); // onnxruntime-web's worker threads would otherwise keep the process alive
