@@ -12,14 +12,18 @@ export function convScratchFloats(cg: i32, h: i32, w: i32, kernel: i32, pad: i32
   return (pad > 0 ? cg * (h + 2 * pad) * (w + 2 * pad) : 0) + cg * kernel * kernel * TILE_PANELS * NR;
 }
 
-/** Copies cg maps [h, w] at x into dst as [h + 2·pad, w + 2·pad] with a zero border, so im2col never bounds-checks. */
-function padMaps(x: usize, dst: usize, cg: i32, h: i32, w: i32, pad: i32): void {
-  const wp = w + 2 * pad;
-  const hp = h + 2 * pad;
+/**
+ * Copies cg maps [h, w] at x into dst as [hp, wp] maps with `pad` zeros above and left of the data
+ * and zeros to fill the rest, so that im2col and the Winograd tiles never bounds-check.
+ */
+export function padMaps(x: usize, dst: usize, cg: i32, h: i32, w: i32, pad: i32, hp: i32, wp: i32): void {
   memory.fill(dst, 0, <usize>cg * hp * wp << 2);
+  // input past hp - pad rows or wp - pad columns feeds no output: leave it out
+  const rows = min(h, hp - pad);
+  const cols = min(w, wp - pad);
   for (let m = 0; m < cg; m++) {
-    for (let iy = 0; iy < h; iy++) {
-      memory.copy(dst + ((<usize>(m * hp + iy + pad) * wp + pad) << 2), x + (<usize>(m * h + iy) * w << 2), <usize>w << 2);
+    for (let iy = 0; iy < rows; iy++) {
+      memory.copy(dst + ((<usize>(m * hp + iy + pad) * wp + pad) << 2), x + (<usize>(m * h + iy) * w << 2), <usize>cols << 2);
     }
   }
 }
@@ -115,7 +119,7 @@ export function conv2d(
     const g = ng - image * groups;
     let maps = x + (<usize>(image * c + g * cg) * h * w << 2);
     if (pad > 0) {
-      if (ng != current) padMaps(maps, padded, cg, h, w, pad);
+      if (ng != current) padMaps(maps, padded, cg, h, w, pad, hp, wp);
       maps = padded;
     }
     current = ng;
@@ -132,5 +136,30 @@ export function conv2d(
       }
     }
     u += j1 - j0;
+  }
+}
+
+/**
+ * Space to depth, which turns a strided conv into a stride-1 one: x [n, c, h, w] with `pad` zeros
+ * around -> y [n, c·s², hs, ws], y[ci·s² + dy·s + dx][Y][X] = x[ci][Y·s + dy - pad][X·s + dx - pad].
+ * The n·c·s² maps of y are split into shares.
+ */
+export function spaceToDepth(x: usize, y: usize, n: i32, c: i32, h: i32, w: i32, s: i32, pad: i32, hs: i32, ws: i32, part: i32, parts: i32): void {
+  const maps = n * c * s * s;
+  const end = shareBegin(maps, part + 1, parts);
+  for (let m = shareBegin(maps, part, parts); m < end; m++) {
+    const phase = m % (s * s);
+    const dy = phase / s;
+    const dx = phase - dy * s;
+    const src = x + (<usize>(m / (s * s)) * h * w << 2); // map ci of image n: m / s² = n·c + ci
+    let out = y + (<usize>m * hs * ws << 2);
+    for (let row = 0; row < hs; row++) {
+      const iy = row * s + dy - pad;
+      for (let col = 0; col < ws; col++) {
+        const ix = col * s + dx - pad;
+        store<f32>(out, <u32>iy < <u32>h && <u32>ix < <u32>w ? load<f32>(src + ((<usize>iy * w + ix) << 2)) : 0);
+        out += 4;
+      }
+    }
   }
 }

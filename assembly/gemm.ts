@@ -21,8 +21,8 @@ export const NR: i32 = 8;
 /** Rows per A panel in this build. */
 export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
 
-/** Bytes of each thread's partial-tile buffer (MR x 8 floats, rounded up to a cache line). */
-export const EDGE_BYTES: usize = 256;
+/** Bytes of each thread's small buffer: a partial MR x 8 tile, or 6 x 6 vectors of Winograd temporaries. */
+export const EDGE_BYTES: usize = 1024;
 
 /** 8 zero floats: the bias of an operand that has none. */
 export const ZEROS: usize = memory.data(32, 16);

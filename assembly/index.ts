@@ -3,7 +3,8 @@
 // Parallel kernels take (part, parts) and compute their share of the work.
 import { EDGE_BYTES, MR } from './gemm';
 
-export { conv2d, convScratchFloats } from './conv';
+export { conv2d, convScratchFloats, spaceToDepth } from './conv';
+export { winograd, winogradScratchFloats } from './winograd';
 export { micro4x8, micro6x8 } from './gemm';
 export { linearGemm, linearGemv, packedRowsFloats, packRows } from './linear';
 export { lrn } from './lrn';
@@ -12,7 +13,7 @@ export { relu, softmax } from './elementwise';
 
 /** Bumped when an export's meaning changes; the host refuses a build with another version. */
 export function abiVersion(): i32 {
-  return 3;
+  return 5;
 }
 
 /** Rows per A panel (6 with relaxed SIMD, else 4): the host sizes packed weights with it. */

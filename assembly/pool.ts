@@ -1,20 +1,34 @@
-// Pooling over every map of [maps, h, w] -> [maps, oh, ow], no padding. Small next to the convs
-// (pool1 is 0.6 M comparisons per image), so plain scalar loops.
+// Pooling over every map of [maps, h, w] -> [maps, oh, ow], no padding.
 import { shareBegin } from './gemm';
 
-/** Largest value of each kernel x kernel window moved by stride; the maps are split into shares. */
-export function maxpool(x: usize, y: usize, maps: i32, h: i32, w: i32, kernel: i32, stride: i32, oh: i32, ow: i32, part: i32, parts: i32): void {
+/**
+ * Largest value of each kernel x kernel window moved by stride; the maps are split into shares.
+ * Per output row, the column maxima over the window's rows are taken first, four columns per vector
+ * op, into this thread's `w`-float part of `rows`; then each output takes the max of `kernel` of them.
+ */
+export function maxpool(x: usize, y: usize, rows: usize, maps: i32, h: i32, w: i32, kernel: i32, stride: i32, oh: i32, ow: i32, part: i32, parts: i32): void {
+  const colMax = rows + (<usize>part * w << 2);
   const end = shareBegin(maps, part + 1, parts);
   for (let m = shareBegin(maps, part, parts); m < end; m++) {
     const xm = x + (<usize>m * h * w << 2);
     let out = y + (<usize>m * oh * ow << 2);
     for (let oy = 0; oy < oh; oy++) {
+      const top = xm + (<usize>oy * stride * w << 2);
+      let i = 0;
+      for (; i + 4 <= w; i += 4) {
+        let v = v128.load(top + (<usize>i << 2));
+        for (let ky = 1; ky < kernel; ky++) v = f32x4.max(v, v128.load(top + ((<usize>ky * w + i) << 2)));
+        v128.store(colMax + (<usize>i << 2), v);
+      }
+      for (; i < w; i++) {
+        let v = load<f32>(top + (<usize>i << 2));
+        for (let ky = 1; ky < kernel; ky++) v = max(v, load<f32>(top + ((<usize>ky * w + i) << 2)));
+        store<f32>(colMax + (<usize>i << 2), v);
+      }
       for (let ox = 0; ox < ow; ox++) {
-        let best = load<f32>(xm + ((<usize>oy * stride * w + ox * stride) << 2));
-        for (let ky = 0; ky < kernel; ky++) {
-          const row = xm + ((<usize>(oy * stride + ky) * w + ox * stride) << 2);
-          for (let kx = 0; kx < kernel; kx++) best = max(best, load<f32>(row + (<usize>kx << 2)));
-        }
+        const at = colMax + (<usize>ox * stride << 2);
+        let best = load<f32>(at);
+        for (let kx = 1; kx < kernel; kx++) best = max(best, load<f32>(at + (<usize>kx << 2)));
         store<f32>(out, best);
         out += 4;
       }

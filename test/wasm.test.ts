@@ -7,6 +7,7 @@ import { referenceBackend } from '../src/backends/reference/index.js';
 import { WASM_BUILDS, wasmBackend } from '../src/backends/wasm/index.js';
 import { chooseBuild } from '../src/backends/wasm/module.js';
 import { planArena } from '../src/backends/wasm/plan.js';
+import { winogradMatrices } from '../src/backends/wasm/winograd.js';
 import { UsageError } from '../src/errors.js';
 import { Graph } from '../src/graph/index.js';
 import type { NodeSpec, Op } from '../src/graph/index.js';
@@ -96,6 +97,27 @@ describe.each(WASM_BUILDS)('wasm %s build', (build) => {
     expect(memory.weights).toBeGreaterThanOrEqual(graph.paramCount() * 4);
     expect(memory.activations).toBeGreaterThanOrEqual(2 * 2 * 4 * sizeOf(graph.node('conv1').shape));
     expect(memory.total).toBeGreaterThanOrEqual(memory.weights + memory.activations + memory.scratch);
+  });
+});
+
+describe('Winograd F(2, r) matrices', () => {
+  it.each([3, 5])('r = %i: Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation of d with g, in float64', (r) => {
+    const { g: G, at, bt, t } = winogradMatrices(r);
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: t, maxLength: t }), fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: r, maxLength: r }), (d, g) => {
+        const gg = G.map((row) => row.reduce((s, v, j) => s + v * g[j], 0));
+        const bd = bt.map((row) => row.reduce((s, v, j) => s + v * d[j], 0));
+        const y = at.map((row) => row.reduce((s, v, i) => s + v * gg[i] * bd[i], 0));
+        for (let k = 0; k < 2; k++) expect(y[k]).toBeCloseTo(g.reduce((s, gv, j) => s + gv * d[k + j], 0), 9);
+      }),
+    );
+  });
+
+  it('are the ones assembly/winograd.ts writes out as additions', () => {
+    expect(winogradMatrices(3).bt).toEqual([[-1, 0, 1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, -1, 0, 1]]);
+    expect(winogradMatrices(3).at).toEqual([[1, 1, 1, 0], [0, 1, -1, 1]]);
+    expect(winogradMatrices(5).bt).toEqual([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0], [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]);
+    expect(winogradMatrices(5).at).toEqual([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 1]]);
   });
 });
 

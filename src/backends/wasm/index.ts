@@ -13,6 +13,9 @@ import type { Kernels, WasmBuild } from './module.js';
 import { planArena } from './plan.js';
 import type { ArenaPlan } from './plan.js';
 import { CONTROL, ThreadPool } from './threads.js';
+import { planConv, spaceToDepthWeights } from './conv-plan.js';
+import type { ConvPlan } from './conv-plan.js';
+import { packWinograd, winogradFloats } from './winograd.js';
 
 export { WASM_BUILDS } from './module.js';
 export type { WasmBuild } from './module.js';
@@ -70,6 +73,7 @@ class WasmExecutor implements Executor<WasmTensor> {
     private readonly build: WasmBuild,
     /** Node name -> byte offset of its packed weights. */
     private readonly packed: ReadonlyMap<string, number>,
+    private readonly convs: ReadonlyMap<string, ConvPlan>,
     private readonly weightsBytes: number,
     private readonly weightsEnd: number,
     /** Per-thread partial-tile buffers (kernels' `edges`). */
@@ -85,15 +89,20 @@ class WasmExecutor implements Executor<WasmTensor> {
     const edges = align(control + CONTROL.BYTES);
     let end = edges + threads * kernels.edgeBytes();
 
-    // Lay out and fill the packed weights of every conv (A panels per group) and FC (B panels).
+    // Lay out and fill the packed weights of every conv (A panels per group, or Winograd's U
+    // matrices and the biases) and FC (B panels).
     const packed = new Map<string, number>();
+    const convs = new Map<string, ConvPlan>();
     const layout: [GraphNode, number, number][] = [];
     for (const node of graph.nodes) {
       const { op } = node;
       let floats = 0;
       if (op.type === 'conv2d') {
-        const og = op.out / op.groups;
-        floats = op.groups * Math.ceil(og / mr) * mr * (sizeOf(node.params[0].shape.slice(1)) + 1);
+        const plan = planConv({ ...node, op });
+        convs.set(node.name, plan);
+        floats = plan.winograd
+          ? winogradFloats(plan.op, plan.c, mr) + op.out
+          : op.groups * Math.ceil(op.out / op.groups / mr) * mr * ((plan.c / op.groups) * op.kernel * op.kernel + 1);
       } else if (op.type === 'linear') {
         floats = Math.ceil(op.out / NR) * NR * (node.inputShapes[0][0] + 1);
       } else continue;
@@ -106,8 +115,13 @@ class WasmExecutor implements Executor<WasmTensor> {
     for (const [node, offset, floats] of layout) {
       const out = new Float32Array(memory.buffer, offset, floats);
       const [w, b] = params.get(node.name)!;
-      if (node.op.type === 'conv2d') {
-        const { groups, out: o } = node.op;
+      const plan = convs.get(node.name);
+      if (plan?.winograd) {
+        // [U panels][biases]
+        packWinograd(plan.op, spaceToDepthWeights(w, plan), mr, out);
+        out.set(b.data, winogradFloats(plan.op, plan.c, mr));
+      } else if (plan) {
+        const { groups, out: o } = plan.op;
         const og = o / groups;
         const k = sizeOf(w.shape.slice(1));
         const groupFloats = Math.ceil(og / mr) * mr * (k + 1);
@@ -120,7 +134,7 @@ class WasmExecutor implements Executor<WasmTensor> {
     }
     const pool = await ThreadPool.create(module, memory, kernels, control, threads);
     const weightsStart = layout.length ? layout[0][1] : end;
-    return new WasmExecutor(graph, memory, kernels, pool, build, packed, end - weightsStart, align(end), edges);
+    return new WasmExecutor(graph, memory, kernels, pool, build, packed, convs, end - weightsStart, align(end), edges);
   }
 
   get details(): string {
@@ -151,9 +165,25 @@ class WasmExecutor implements Executor<WasmTensor> {
       case 'input':
         throw new Error('the input node is placed by input(), not run');
       case 'conv2d': {
-        const [c, h, w] = node.inputShapes[0];
+        const plan = this.convs.get(node.name)!;
+        const { c, h, w } = plan;
         const [o, oh, ow] = node.shape;
-        this.pool.run('conv2d', [x.offset, this.packed.get(node.name)!, y, scratch, this.edges, n, c, h, w, o, op.kernel, op.stride, op.pad, op.groups, oh, ow, relu]);
+        const weights = this.packed.get(node.name)!;
+        let input = x.offset;
+        let work = scratch;
+        if (plan.spaceToDepth) {
+          const [c0, h0, w0] = node.inputShapes[0];
+          this.pool.run('spaceToDepth', [x.offset, scratch, n, c0, h0, w0, plan.spaceToDepth.stride, plan.spaceToDepth.pad, h, w]);
+          input = scratch;
+          work = scratch + align(n * c * h * w * 4);
+        }
+        const { kernel, stride, pad, groups } = plan.op;
+        if (plan.winograd) {
+          const bias = weights + winogradFloats(plan.op, c, this.kernels.panelRows()) * 4;
+          this.pool.run('winograd', [input, weights, bias, y, work, this.edges, n, c, h, w, o, kernel, pad, groups, oh, ow, relu]);
+        } else {
+          this.pool.run('conv2d', [input, weights, y, work, this.edges, n, c, h, w, o, kernel, stride, pad, groups, oh, ow, relu]);
+        }
         return out;
       }
       case 'relu':
@@ -167,7 +197,7 @@ class WasmExecutor implements Executor<WasmTensor> {
       }
       case 'maxpool2d': {
         const [c, h, w] = node.inputShapes[0];
-        this.pool.run('maxpool', [x.offset, y, n * c, h, w, op.kernel, op.stride, node.shape[1], node.shape[2]]);
+        this.pool.run('maxpool', [x.offset, y, scratch, n * c, h, w, op.kernel, op.stride, node.shape[1], node.shape[2]]);
         return out;
       }
       case 'avgpool2d':
@@ -216,16 +246,22 @@ class WasmExecutor implements Executor<WasmTensor> {
     await this.pool.release();
   }
 
-  /** Scratch for the largest im2col tile per thread or the largest packed FC batch, then the arena. */
+  /** Scratch for the largest of: an im2col tile per thread, a pooled row per thread, a packed FC batch; then the arena. */
   private planFor(batch: number) {
     if (this.plan?.batch === batch) return this.plan;
     let scratchFloats = 0;
     for (const node of this.graph.nodes) {
       if (node.op.type === 'conv2d') {
-        const [c, h, w] = node.inputShapes[0];
-        const { groups, kernel, pad } = node.op;
-        scratchFloats = Math.max(scratchFloats, this.pool.threads * this.kernels.convScratchFloats(c / groups, h, w, kernel, pad));
+        // [space-to-depth copy of the input, when the plan has one][one work area per thread]
+        const { c, h, w, op, winograd, spaceToDepth } = this.convs.get(node.name)!;
+        const { groups, kernel, pad, out } = op;
+        const perThread = winograd
+          ? this.kernels.winogradScratchFloats(c / groups, out / groups, node.shape[1], node.shape[2], kernel)
+          : this.kernels.convScratchFloats(c / groups, h, w, kernel, pad);
+        const copy = spaceToDepth ? align(batch * c * h * w * 4) / 4 : 0;
+        scratchFloats = Math.max(scratchFloats, copy + this.pool.threads * perThread);
       }
+      if (node.op.type === 'maxpool2d') scratchFloats = Math.max(scratchFloats, this.pool.threads * node.inputShapes[0][2]);
       if (node.op.type === 'linear' && batch > 1) scratchFloats = Math.max(scratchFloats, this.kernels.packedRowsFloats(batch, node.inputShapes[0][0]));
     }
     const scratchBytes = align(scratchFloats * 4);

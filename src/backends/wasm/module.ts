@@ -7,7 +7,7 @@ export const WASM_BUILDS = ['simd128', 'relaxed'] as const;
 export type WasmBuild = (typeof WASM_BUILDS)[number];
 
 /** The kernel ABI the host is written against (assembly/index.ts abiVersion). */
-const ABI_VERSION = 3;
+const ABI_VERSION = 5;
 
 /** The exports of assembly/index.ts; pointers are byte offsets, booleans 0 or 1. */
 export interface Kernels {
@@ -16,13 +16,14 @@ export interface Kernels {
   heapBase(): number;
   edgeBytes(): number;
   convScratchFloats(cg: number, h: number, w: number, kernel: number, pad: number): number;
+  winogradScratchFloats(cg: number, og: number, oh: number, ow: number, r: number): number;
   packedRowsFloats(n: number, k: number): number;
   packRows(x: number, dst: number, n: number, k: number): void;
   softmax(x: number, y: number, n: number, f: number): void;
 }
 
 /** Kernels that split their work over threads: called with (...args, part, parts). */
-export const PARALLEL_KERNELS = ['conv2d', 'linearGemm', 'linearGemv', 'lrn', 'maxpool', 'avgpool', 'relu'] as const;
+export const PARALLEL_KERNELS = ['conv2d', 'winograd', 'spaceToDepth', 'linearGemm', 'linearGemv', 'lrn', 'maxpool', 'avgpool', 'relu'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 const compiled = new Map<WasmBuild, Promise<WebAssembly.Module>>();
