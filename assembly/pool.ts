@@ -4,7 +4,9 @@ import { shareBegin } from './gemm';
 /**
  * Largest value of each kernel x kernel window moved by stride; the maps are split into shares.
  * Per output row, the column maxima over the window's rows are taken first, four columns per vector
- * op, into this thread's `w`-float part of `rows`; then each output takes the max of `kernel` of them.
+ * op, into this thread's `w`-float part of `rows`; then each output takes the max of `kernel` of
+ * them, four outputs per vector op. (WASM's max is NaN-propagating like the reference's Math.max,
+ * and costs a few instructions in V8 even when scalar: so scalar max is what to avoid.)
  */
 export function maxpool(x: usize, y: usize, rows: usize, maps: i32, h: i32, w: i32, kernel: i32, stride: i32, oh: i32, ow: i32, part: i32, parts: i32): void {
   const colMax = rows + (<usize>part * w << 2);
@@ -25,7 +27,24 @@ export function maxpool(x: usize, y: usize, rows: usize, maps: i32, h: i32, w: i
         for (let ky = 1; ky < kernel; ky++) v = max(v, load<f32>(top + ((<usize>ky * w + i) << 2)));
         store<f32>(colMax + (<usize>i << 2), v);
       }
-      for (let ox = 0; ox < ow; ox++) {
+      let ox = 0;
+      for (; ox + 4 <= ow; ox += 4) {
+        // four outputs at once: gather each window position's four column maxima into one vector
+        const at = colMax + (<usize>ox * stride << 2);
+        const s4 = <usize>stride << 2;
+        let best = f32x4.splat(0);
+        for (let kx = 0; kx < kernel; kx++) {
+          const p = at + (<usize>kx << 2);
+          let v = f32x4.splat(load<f32>(p));
+          v = f32x4.replace_lane(v, 1, load<f32>(p + s4));
+          v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * s4));
+          v = f32x4.replace_lane(v, 3, load<f32>(p + 3 * s4));
+          best = kx == 0 ? v : f32x4.max(best, v);
+        }
+        v128.store(out, best);
+        out += 16;
+      }
+      for (; ox < ow; ox++) {
         const at = colMax + (<usize>ox * stride << 2);
         let best = load<f32>(at);
         for (let kx = 1; kx < kernel; kx++) best = max(best, load<f32>(at + (<usize>kx << 2)));

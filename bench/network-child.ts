@@ -48,5 +48,6 @@ for (let r = 0; r < runs; r++) {
   times.push((performance.now() - start) / batch);
 }
 await dispose();
+if (process.env.BENCH_TRACE) console.error(times.map((t) => t.toFixed(1)).join(" "));
 console.log(JSON.stringify({ system, details, threads, batch, msPerImage: spread(times), error }));
 process.exit(0); // onnxruntime-web's worker threads would otherwise keep the process alive
