@@ -89,6 +89,22 @@ function inputTransform4x4(d: usize, o0: usize, o1: usize, o2: usize, o3: usize,
   }
 }
 
+/** The four output vectors of four tiles into tmp (row-major), ReLU'd when asked (NaN -> 0, as the reference). */
+@inline
+function storeOutputs(tmp: usize, y00: v128, y01: v128, y10: v128, y11: v128, relu: bool): void {
+  if (relu) {
+    const zero = f32x4.splat(0);
+    y00 = f32x4.pmax(zero, y00);
+    y01 = f32x4.pmax(zero, y01);
+    y10 = f32x4.pmax(zero, y10);
+    y11 = f32x4.pmax(zero, y11);
+  }
+  v128.store(tmp, y00);
+  v128.store(tmp, y01, 16);
+  v128.store(tmp, y10, 32);
+  v128.store(tmp, y11, 48);
+}
+
 /**
  * The 2 x 2 outputs Aᵀ m A + bias of four tiles at once (r = 3), ReLU when asked: m's 16 elements
  * are vectors `rowFloats` floats apart; Aᵀ's rows are [1 1 1 0] and [0 1 -1 1]. Results go to tmp
@@ -118,17 +134,7 @@ function outputTransform4x4(m: usize, rowFloats: i32, tmp: usize, bias: v128, re
       y11 = f32x4.sub(y11, r1);
     }
   }
-  if (relu) {
-    const zero = f32x4.splat(0);
-    y00 = f32x4.pmax(zero, y00);
-    y01 = f32x4.pmax(zero, y01);
-    y10 = f32x4.pmax(zero, y10);
-    y11 = f32x4.pmax(zero, y11);
-  }
-  v128.store(tmp, y00);
-  v128.store(tmp, y01, 16);
-  v128.store(tmp, y10, 32);
-  v128.store(tmp, y11, 48);
+  storeOutputs(tmp, y00, y01, y10, y11, relu);
 }
 
 /**
@@ -199,17 +205,7 @@ function outputTransform4x6(m: usize, rowFloats: i32, tmp: usize, bias: v128, re
       y11 = f32x4.sub(y11, f32x4.mul(two, r1));
     }
   }
-  if (relu) {
-    const zero = f32x4.splat(0);
-    y00 = f32x4.pmax(zero, y00);
-    y01 = f32x4.pmax(zero, y01);
-    y10 = f32x4.pmax(zero, y10);
-    y11 = f32x4.pmax(zero, y11);
-  }
-  v128.store(tmp, y00);
-  v128.store(tmp, y01, 16);
-  v128.store(tmp, y10, 32);
-  v128.store(tmp, y11, 48);
+  storeOutputs(tmp, y00, y01, y10, y11, relu);
 }
 
 /**

@@ -1,20 +1,21 @@
 // The wasm backend: the AssemblyScript SIMD kernels on one shared WebAssembly.Memory laid out as
-//   [static data | control block | packed weights | scratch (per thread) | activation arena]
-// Weights are packed once at load into the panels the GEMM reads (assembly/gemm.ts); the scratch
-// and arena are sized per batch size from the plan in plan.ts, and the memory grows to fit.
+//   [static data | thread control block | small per-thread buffers | packed weights | scratch | arena]
+// Weights are packed once at load into what the kernels read (GEMM panels, Winograd's transformed
+// filters; conv-plan.ts says which conv gets which); the scratch and the activation arena are sized
+// per batch size, the arena from tensor lifetimes (plan.ts), and the memory grows to fit.
 import { availableParallelism } from 'node:os';
 import { BackendError, UsageError } from '../../errors.js';
 import type { Graph, GraphNode } from '../../graph/index.js';
 import type { Tensor } from '../../tensor.js';
 import { sizeOf, tensor } from '../../tensor.js';
 import type { Backend, Executor, Handle, MemoryReport } from '../backend.js';
+import { planConv, spaceToDepthWeights } from './conv-plan.js';
+import type { ConvPlan } from './conv-plan.js';
 import { chooseBuild, compileBuild, instantiate } from './module.js';
 import type { Kernels, WasmBuild } from './module.js';
 import { planArena } from './plan.js';
 import type { ArenaPlan } from './plan.js';
 import { CONTROL, ThreadPool } from './threads.js';
-import { planConv, spaceToDepthWeights } from './conv-plan.js';
-import type { ConvPlan } from './conv-plan.js';
 import { packWinograd, winogradFloats } from './winograd.js';
 
 export { WASM_BUILDS } from './module.js';
@@ -76,7 +77,7 @@ class WasmExecutor implements Executor<WasmTensor> {
     private readonly convs: ReadonlyMap<string, ConvPlan>,
     private readonly weightsBytes: number,
     private readonly weightsEnd: number,
-    /** Per-thread partial-tile buffers (kernels' `edges`). */
+    /** Per-thread small buffers (kernels' `edges`): partial GEMM tiles, Winograd temporaries. */
     private readonly edges: number,
   ) {}
 
@@ -153,10 +154,10 @@ class WasmExecutor implements Executor<WasmTensor> {
   }
 
   run(node: GraphNode, [x]: readonly WasmTensor[], reluAfter: boolean): WasmTensor {
-    const plan = this.plan!;
+    const { arena, arenaBase } = this.plan!;
     const n = x.shape[0];
     // A fused ReLU works in place (plan.ts), so the conv/FC output and the ReLU output share an offset.
-    const y = plan.arenaBase + plan.arena.offsets.get(node.name)!;
+    const y = arenaBase + arena.offsets.get(node.name)!;
     const out: WasmTensor = { shape: [n, ...node.shape], offset: y };
     const relu = reluAfter ? 1 : 0;
     const scratch = this.weightsEnd;
@@ -165,21 +166,21 @@ class WasmExecutor implements Executor<WasmTensor> {
       case 'input':
         throw new Error('the input node is placed by input(), not run');
       case 'conv2d': {
-        const plan = this.convs.get(node.name)!;
-        const { c, h, w } = plan;
+        const conv = this.convs.get(node.name)!;
+        const { c, h, w } = conv;
         const [o, oh, ow] = node.shape;
         const weights = this.packed.get(node.name)!;
         let input = x.offset;
         let work = scratch;
-        if (plan.spaceToDepth) {
+        if (conv.spaceToDepth) {
           const [c0, h0, w0] = node.inputShapes[0];
-          this.pool.run('spaceToDepth', [x.offset, scratch, n, c0, h0, w0, plan.spaceToDepth.stride, plan.spaceToDepth.pad, h, w]);
+          this.pool.run('spaceToDepth', [x.offset, scratch, n, c0, h0, w0, conv.spaceToDepth.stride, conv.spaceToDepth.pad, h, w]);
           input = scratch;
           work = scratch + align(n * c * h * w * 4);
         }
-        const { kernel, stride, pad, groups } = plan.op;
-        if (plan.winograd) {
-          const bias = weights + winogradFloats(plan.op, c, this.kernels.panelRows()) * 4;
+        const { kernel, stride, pad, groups } = conv.op;
+        if (conv.winograd) {
+          const bias = weights + winogradFloats(conv.op, c, this.kernels.panelRows()) * 4;
           this.pool.run('winograd', [input, weights, bias, y, work, this.edges, n, c, h, w, o, kernel, pad, groups, oh, ow, relu]);
         } else {
           this.pool.run('conv2d', [input, weights, y, work, this.edges, n, c, h, w, o, kernel, stride, pad, groups, oh, ow, relu]);
@@ -246,7 +247,10 @@ class WasmExecutor implements Executor<WasmTensor> {
     await this.pool.release();
   }
 
-  /** Scratch for the largest of: an im2col tile per thread, a pooled row per thread, a packed FC batch; then the arena. */
+  /**
+   * The layout for a batch size: scratch for the most any node needs (a conv's space-to-depth copy
+   * and per-thread work areas, a pool's per-thread row, a packed FC batch), then the arena.
+   */
   private planFor(batch: number) {
     if (this.plan?.batch === batch) return this.plan;
     let scratchFloats = 0;
