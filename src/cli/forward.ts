@@ -51,11 +51,14 @@ async function forward(o: ForwardOptions): Promise<void> {
       const result = await session.run(input, { keep });
       return [result, performance.now() - start];
     };
-    // The first run is the one reported (and dumped); with --repeat it is also the warm-up.
+    // The first run is the one reported (and dumped); with --repeat it is also the warm-up, and the
+    // times (whole and per layer) are the medians of the repeated runs.
     const [first, firstMs] = await timed(o.dump ? 'all' : []);
-    const times = o.repeat > 0 ? [] : [firstMs];
-    for (let r = 0; r < o.repeat; r++) times.push((await timed([]))[1]);
+    const runs: [RunResult, number][] = [];
+    for (let r = 0; r < o.repeat; r++) runs.push(await timed([]));
+    const times = runs.length ? runs.map(([, ms]) => ms) : [firstMs];
     const msPerImage = median(times) / batch;
+    const layers = (runs[0]?.[0] ?? first).timings.map((t, i) => ({ ...t, ms: runs.length ? median(runs.map(([r]) => r.timings[i].ms)) : t.ms }));
     if (o.dump) {
       // Every layer is computed before the first file is written, and each file appears whole.
       for (const [name, t] of first.activations) if (name !== graph.input.name) await writeFileAtomic(path.join(o.dump, `${name}.npy`), writeNpy(t));
@@ -73,7 +76,7 @@ async function forward(o: ForwardOptions): Promise<void> {
         top5: top,
         ms_per_image: msPerImage,
         runs: times.length,
-        layers: first.timings,
+        layers,
         memory_bytes: memory ?? null,
         dump: o.dump ?? null,
       };
