@@ -22,6 +22,8 @@ export class NpyError extends AlexnetError {}
 export class WeightsError extends AlexnetError {}
 /** A tensor that does not have the shape an operation needs. */
 export class ShapeError extends AlexnetError {}
+/** A graph that cannot be split over the devices asked for, or a placement that breaks residency. */
+export class PartitionError extends AlexnetError {}
 /** A backend that cannot run here or failed while running (missing build, engine support, a worker). */
 export class BackendError extends AlexnetError {}
 /** A command-line usage that cannot be carried out. */

@@ -36,3 +36,19 @@ export function tensor(shape: Shape, data?: Float32Array): Tensor {
 export function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
+
+/** [N, C_i, ...] tensors -> [N, ΣC_i, ...]: each sample's parts one after another, in order. */
+export function concatAxis1(parts: readonly Tensor[]): Tensor {
+  const [n, , ...rest] = parts[0].shape;
+  const out = tensor([n, parts.reduce((sum, t) => sum + t.shape[1], 0), ...rest]);
+  const per = sizeOf(out.shape) / n;
+  for (let s = 0; s < n; s++) {
+    let at = s * per;
+    for (const t of parts) {
+      const block = sizeOf(t.shape) / n;
+      out.data.set(t.data.subarray(s * block, (s + 1) * block), at);
+      at += block;
+    }
+  }
+  return out;
+}

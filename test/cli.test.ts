@@ -51,6 +51,21 @@ describe('alexnet info', () => {
   });
 });
 
+describe('alexnet info --devices', () => {
+  it('places every layer and counts the bytes each receives from the other tower', () => {
+    const r = alexnet('info', '--arch', 'paper', '--devices', '2', '--json');
+    expect(r.status).toBe(0);
+    const info = JSON.parse(r.stdout) as { transfer_bytes_per_image: number; layers: { name: string; placement: string; receives: { bytes: number; reason: string }[] }[] };
+    const layer = (name: string) => info.layers.find((l) => l.name === name)!;
+    expect(layer('conv2').placement).toBe('d0 d1');
+    expect(layer('prob').placement).toBe('d0');
+    expect(layer('conv3').receives).toEqual([{ from: 1, to: 0, bytes: 86528, reason: 'all-gather' }, { from: 0, to: 1, bytes: 86528, reason: 'all-gather' }].map(({ bytes, reason }) => expect.objectContaining({ bytes, reason })));
+    expect(layer('conv2').receives).toEqual([]);
+    expect(info.transfer_bytes_per_image).toBe(info.layers.reduce((s, l) => s + l.receives.reduce((a, t) => a + t.bytes, 0), 0));
+    expect(alexnet('info', '--arch', 'paper', '--devices', '2').stdout).toMatch(/conv3\s+conv2d.*d0 d1\s+173,056 \(all-gather\)/);
+  });
+});
+
 describe('alexnet init', () => {
   it('is repeatable byte for byte for a seed, and the seed matters', () => {
     const again = path.join(dir, 'again.safetensors');
@@ -102,6 +117,24 @@ describe('alexnet forward', () => {
     expect(json.memory_bytes.weights).toBeGreaterThanOrEqual(4 * params);
     expect(json.memory_bytes.activations).toBeGreaterThan(0);
   });
+
+  it('--devices 2 writes the same layers as one device, bit for bit, on the reference and on two wasm workers', () => {
+    const dump = (name: string, ...args: string[]): string => {
+      const dir = path.join(dir0, name);
+      const r = alexnet('forward', ...SMALL, '--weights', weights, '--input', input, '--dump', dir, ...args);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      return dir;
+    };
+    const dir0 = dir;
+    for (const backend of ['reference', 'wasm']) {
+      const one = dump(`one-${backend}`, '--backend', backend);
+      const two = dump(`two-${backend}`, '--backend', backend, '--devices', '2');
+      const files = readdirSync(one).sort();
+      expect(readdirSync(two).sort()).toEqual(files);
+      for (const f of files) expect(readFileSync(path.join(two, f)).equals(readFileSync(path.join(one, f))), `${backend} ${f}`).toBe(true);
+    }
+  }, 180_000);
 
   it('--json prints the top-5 per image and a positive median time per image', () => {
     const r = alexnet('forward', ...SMALL, '--weights', weights, '--input', input, '--repeat', '2', '--json');
@@ -156,7 +189,7 @@ describe('bad input: a named error, a non-zero exit, nothing written', () => {
     ['an input of the wrong size', () => ['--input', corrupt('small.npy', writeNpy(tensor([1, 3, 224, 224])))], /ShapeError \[INPUT\]: input has shape \[1, 3, 224, 224\]; the model needs \[N, 3, 227, 227\]/],
     ['a backend not built yet', () => ['--backend', 'webgpu'], /UsageError \[BACKEND_NOT_BUILT\]: backend "webgpu" is not built yet; available: reference, wasm/],
     ['an unknown backend', () => ['--backend', 'cuda'], /argument 'cuda' is invalid.*reference, wasm, webgpu/],
-    ['two devices before the partition exists', () => ['--devices', '2'], /UsageError \[DEVICES\]/],
+    ['a split the channels do not allow', () => ['--devices', '4'], /PartitionError \[UNSPLITTABLE\]: layer "fc8" \(linear\) cannot be split over 4 devices/],
     ['--threads on the reference backend', () => ['--threads', '2'], /UsageError \[THREADS\]/],
     ['a width that is not a number', () => ['--width', 'wide'], /expected a positive number, got "wide"/],
   ];

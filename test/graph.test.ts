@@ -125,8 +125,30 @@ describe('graph validation', () => {
     fails([input, { name: 'r', op: { type: 'relu' }, inputs: ['nowhere'] }], 'UNKNOWN_INPUT', /node "r" \(relu\): reads "nowhere"/);
     fails([input, { name: 'r', op: { type: 'relu' }, inputs: [] }], 'ARITY', /takes 1 input/);
     fails([{ name: 'r', op: { type: 'relu' } }], 'ARITY', /node "r"/);
-    fails([input, { name: 'y', op: { type: 'input', shape: [1] } }], 'INPUT_COUNT', /exactly one input/);
+    fails([{ name: 'r', op: { type: 'relu' }, inputs: [] }], 'ARITY', /takes 1 input/);
+    fails([input, { name: 'r', op: { type: 'relu' }, device: -1 }], 'BAD_DEVICE', /device must be a non-negative integer/);
+    const twoInputs = new Graph([input, { name: 'y', op: { type: 'input', shape: [1] } }]);
+    expect(twoInputs.inputs.map((n) => n.name)).toEqual(['x', 'y']);
+    expect(() => twoInputs.input).toThrow(/2 input nodes \(x, y\); one was expected/);
     fails([input, { name: 'a b', op: { type: 'relu' } }], 'BAD_NAME', /identifiers/);
+  });
+
+  it('infers the shapes of the multi-device ops: concat, slice, transfer', () => {
+    const g = new Graph([
+      input,
+      { name: 'a', op: { type: 'slice', from: 1, to: 4 }, inputs: ['x'] },
+      { name: 'b', op: { type: 'transfer', from: 0, to: 1 }, inputs: ['x'], device: 1 },
+      { name: 'c', op: { type: 'concat' }, inputs: ['a', 'b', 'a'] },
+    ]);
+    expect(g.node('a').shape).toEqual([3, 9, 9]);
+    expect(g.node('b').shape).toEqual([6, 9, 9]);
+    expect(g.node('b').device).toBe(1);
+    expect(g.node('c').shape).toEqual([12, 9, 9]);
+    expect(g.node('b').description).toMatch(/1,944 bytes per sample/);
+    fails([input, { name: 's', op: { type: 'slice', from: 4, to: 7 } }], 'SHAPE', /slice \[4, 7\) does not fit axis 0 of \[6, 9, 9\]/);
+    fails([input, { name: 'f', op: { type: 'flatten' } }, { name: 'c', op: { type: 'concat' }, inputs: ['x', 'f'] }], 'SHAPE', /must agree past axis 0/);
+    fails([input, { name: 'c', op: { type: 'concat' }, inputs: [] }], 'ARITY', /one or more/);
+    fails([input, { name: 't', op: { type: 'transfer', from: 1, to: 1 } }], 'SHAPE', /two different devices/);
   });
 
   it('describes each node in one line with its numbers', () => {

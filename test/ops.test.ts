@@ -2,7 +2,9 @@
 // padding, batch 1 and > 1), against the independent float64 oracle in oracle.ts or a stated law.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Op } from '../src/graph/index.js';
+import { Graph } from '../src/graph/index.js';
+import type { NodeSpec, Op } from '../src/graph/index.js';
+import { runGraph } from '../src/runtime/index.js';
 import type { Tensor } from '../src/tensor.js';
 import { tensor } from '../src/tensor.js';
 import { backends } from './backends.js';
@@ -223,6 +225,42 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
   it('softmax of huge logits does not overflow', async () => {
     const y = await runOp(backend, { type: 'softmax' }, tensor([1, 3], Float32Array.of(1000, 1000, -1000)));
     expect(Array.from(y.data)).toEqual([0.5, 0.5, 0]);
+  });
+
+  it('concat joins along channels (or features) per sample; slice takes a range back out; transfer is the identity', async () => {
+    const caseArb = fc.record({ n: fc.integer({ min: 1, max: 3 }), parts: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 4 }), h: fc.integer({ min: 1, max: 5 }), flat: fc.boolean(), seed: fc.integer() });
+    await fc.assert(
+      fc.asyncProperty(caseArb, async ({ n, parts, h, flat, seed }) => {
+        const rest = flat ? [] : [h, h + 1];
+        const inner = rest.reduce((a, b) => a * b, 1);
+        const total = parts.reduce((a, b) => a + b, 0);
+        const x = randomTensor([n, total, ...rest], seed);
+        // slice every part back out, then concat them: the identity, whatever the backend
+        const specs: NodeSpec[] = [{ name: 'x', op: { type: 'input', shape: [total, ...rest] } }];
+        let from = 0;
+        parts.forEach((c, i) => {
+          specs.push({ name: `s${i}`, op: { type: 'slice', from, to: from + c }, inputs: ['x'] });
+          from += c;
+        });
+        // s0 goes to device 1 and back, so every backend also runs as two devices
+        specs.push({ name: 'there', op: { type: 'transfer', from: 0, to: 1 }, inputs: ['s0'], device: 1 });
+        specs.push({ name: 'back', op: { type: 'transfer', from: 1, to: 0 }, inputs: ['there'], device: 0 });
+        specs.push({ name: 'joined', op: { type: 'concat' }, inputs: ['back', ...parts.slice(1).map((_, i) => `s${i + 1}`)] });
+        const result = await runGraph(new Graph(specs), backend, new Map(), x, { keep: 'all' });
+        expect(Array.from(result.output.data)).toEqual(Array.from(x.data));
+        // and each slice holds exactly its channels, read from the input by index
+        let c0 = 0;
+        parts.forEach((c, i) => {
+          const got = result.activations.get(`s${i}`)!;
+          expect(got.shape).toEqual([n, c, ...rest]);
+          for (let s = 0; s < n; s++) {
+            for (let j = 0; j < c * inner; j++) expect(got.data[(s * c) * inner + j]).toBe(x.data[(s * total + c0) * inner + j]);
+          }
+          c0 += c;
+        });
+      }),
+      { numRuns: 30 },
+    );
   });
 
   it('relu zeroes negatives and keeps the rest; flatten keeps C, H, W order; dropout is the identity at inference', async () => {

@@ -21,7 +21,7 @@ function wrapped(onRun: (node: GraphNode, reluAfter: boolean) => void, output?: 
     async load(g, params) {
       const inner = await referenceBackend.load(g, params);
       const exec: Executor<Tensor> = {
-        input: (x) => inner.input(x) as Tensor,
+        place: (node, x) => inner.place(node, x) as Tensor,
         run: async (node, inputs, reluAfter) => {
           onRun(node, reluAfter);
           let y = (await inner.run(node, inputs, false)) as Tensor;

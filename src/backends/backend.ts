@@ -28,8 +28,8 @@ export interface MemoryReport {
 export interface Executor<H extends Handle = Handle> {
   /** How it runs, for people: "relaxed SIMD, 2 threads". */
   readonly details?: string;
-  /** Places a batch [N, ...input shape] as the graph's input. */
-  input(x: Tensor): H;
+  /** Places a host batch [N, ...node.shape] as the output of an input node of the loaded graph. */
+  place(node: GraphNode, x: Tensor): H | Promise<H>;
   /**
    * Runs `node` on batched inputs, returning [N, ...node.shape]; inference only (dropout is the
    * identity). With `reluAfter` (only when canFuseRelu(node)), the ReLU that follows is applied in
@@ -39,7 +39,7 @@ export interface Executor<H extends Handle = Handle> {
   /** A host copy of a tensor, unaffected by later runs. */
   read(h: H): Tensor | Promise<Tensor>;
   canFuseRelu?(node: GraphNode): boolean;
-  memory?(): MemoryReport;
+  memory?(): MemoryReport | undefined;
   /** Frees what the executor holds (workers, devices); it is not used again. */
   dispose(): void | Promise<void>;
 }

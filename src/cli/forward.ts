@@ -4,8 +4,9 @@ import path from 'node:path';
 import type { Graph } from '../graph/index.js';
 import { checkWeights, readNpy, readSafetensors, writeFileAtomic, writeNpy } from '../io/index.js';
 import { createRng, uniform } from '../random.js';
+import { assembleLayers, layerNodes, partition } from '../partition/index.js';
 import { loadGraph } from '../runtime/index.js';
-import type { RunResult, Weights } from '../runtime/index.js';
+import type { RunOptions, RunResult, Weights } from '../runtime/index.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../tensor.js';
 import { paperInit } from '../train/index.js';
@@ -39,29 +40,33 @@ export function forwardCommand(): Command {
 }
 
 async function forward(o: ForwardOptions): Promise<void> {
-  const graph = buildModel(o);
+  const model = buildModel(o);
+  const split = o.devices > 1 ? partition(model, { devices: o.devices }) : undefined;
   const backend = createBackend(o.backend, o.threads, o.devices);
-  const weights = await loadWeights(graph, o);
-  const input = await loadInput(graph, o);
+  const weights = await loadWeights(model, o);
+  const input = await loadInput(model, o);
   const batch = input.shape[0];
-  const session = await loadGraph(graph, backend, weights);
+  const session = split ? await loadGraph(split.graph, backend, split.shardWeights(weights)) : await loadGraph(model, backend, weights);
   try {
-    const timed = async (keep: 'all' | []): Promise<[RunResult, number]> => {
+    const timed = async (keep: RunOptions['keep']): Promise<[RunResult, number]> => {
       const start = performance.now();
       const result = await session.run(input, { keep });
       return [result, performance.now() - start];
     };
     // The first run is the one reported (and dumped); with --repeat it is also the warm-up, and the
     // times (whole and per layer) are the medians of the repeated runs.
-    const [first, firstMs] = await timed(o.dump ? 'all' : []);
+    const [first, firstMs] = await timed(o.dump ? (split ? layerNodes(split) : 'all') : []);
     const runs: [RunResult, number][] = [];
     for (let r = 0; r < o.repeat; r++) runs.push(await timed([]));
     const times = runs.length ? runs.map(([, ms]) => ms) : [firstMs];
     const msPerImage = median(times) / batch;
-    const layers = (runs[0]?.[0] ?? first).timings.map((t, i) => ({ ...t, ms: runs.length ? median(runs.map(([r]) => r.timings[i].ms)) : t.ms }));
+    // per step, matched by name (with several devices, steps finish in varying order)
+    const steps = (runs[0]?.[0] ?? first).timings.map((t) => ({ ...t, ms: runs.length ? median(runs.map(([r]) => r.timings.find((u) => u.name === t.name)!.ms)) : t.ms }));
+    // every layer of the model, put back together from its shards when split over devices
+    const layers = split ? assembleLayers(split, first.activations) : first.activations;
     if (o.dump) {
       // Every layer is computed before the first file is written, and each file appears whole.
-      for (const [name, t] of first.activations) if (name !== graph.input.name) await writeFileAtomic(path.join(o.dump, `${name}.npy`), writeNpy(t));
+      for (const [name, t] of layers) if (name !== model.input.name) await writeFileAtomic(path.join(o.dump, `${name}.npy`), writeNpy(t));
     }
     const top = topK(first.output, 5);
     const memory = session.memory();
@@ -71,12 +76,14 @@ async function forward(o: ForwardOptions): Promise<void> {
         backend: backend.name,
         backend_details: session.details ?? null,
         batch,
-        params: graph.paramCount(),
-        macs_per_image: graph.macs(),
+        params: model.paramCount(),
+        macs_per_image: model.macs(),
+        devices: o.devices,
+        transfer_bytes_per_image: first.transferred.bytes / batch,
         top5: top,
         ms_per_image: msPerImage,
         runs: times.length,
-        layers,
+        layers: steps,
         memory_bytes: memory ?? null,
         dump: o.dump ?? null,
       };
@@ -90,7 +97,8 @@ async function forward(o: ForwardOptions): Promise<void> {
       const how = session.details ? ` (${session.details})` : '';
       process.stdout.write(`${backend.name}${how}: ${msPerImage.toFixed(1)} ms/image (batch ${batch}, ${runs}, loading excluded)\n`);
       if (memory) process.stdout.write(`memory: ${mib(memory.weights)} weights, ${mib(memory.activations)} activations, ${mib(memory.scratch)} scratch (${mib(memory.total)} reserved)\n`);
-      if (o.dump) process.stdout.write(`wrote ${first.activations.size - 1} layers to ${o.dump}\n`);
+      if (split) process.stdout.write(`devices: ${o.devices}, ${(first.transferred.bytes / batch).toLocaleString('en-US')} bytes per image crossed between them\n`);
+      if (o.dump) process.stdout.write(`wrote ${layers.size - 1} layers to ${o.dump}\n`);
     }
   } finally {
     await session.dispose();

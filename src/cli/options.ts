@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { Backend } from '../backends/backend.js';
 import { referenceBackend } from '../backends/reference/index.js';
+import { wasmDevicesBackend } from '../backends/wasm/devices.js';
 import { wasmBackend } from '../backends/wasm/index.js';
 import { UsageError } from '../errors.js';
 import type { Graph } from '../graph/index.js';
@@ -56,10 +57,12 @@ export function buildModel(o: ModelOptions): Graph {
 
 /** Backends a user can name; those not built yet are refused with a message that says so. */
 const BACKENDS = {
+  // one address space: several devices are emulated, each with its own executor
   reference: (): Backend => referenceBackend,
-  wasm: (threads?: number): Backend => wasmBackend({ threads }),
+  // several devices: each in a worker thread of its own, one core each unless --threads says more
+  wasm: (threads: number | undefined, devices: number): Backend => (devices > 1 ? wasmDevicesBackend({ threads }) : wasmBackend({ threads })),
   webgpu: undefined,
-} satisfies Record<string, ((threads?: number) => Backend) | undefined>;
+} satisfies Record<string, ((threads: number | undefined, devices: number) => Backend) | undefined>;
 export type BackendName = keyof typeof BACKENDS;
 
 export function backendOption(): Option {
@@ -67,11 +70,11 @@ export function backendOption(): Option {
 }
 
 export function devicesOption(): Option {
-  return new Option('--devices <n>', 'devices to split the graph over (the 2012 network used 2)').argParser(positiveInt).default(1);
+  return new Option('--devices <n>', 'devices to split the graph over, as the 2012 network was over 2 GPUs').argParser(positiveInt).default(1);
 }
 
 export function threadsOption(): Option {
-  return new Option('--threads <t>', 'threads of the wasm backend (default: the available cores)').argParser(positiveInt);
+  return new Option('--threads <t>', 'threads of the wasm backend (default: the available cores; 1 per device with --devices)').argParser(positiveInt);
 }
 
 export function createBackend(name: BackendName, threads: number | undefined, devices: number): Backend {
@@ -81,12 +84,7 @@ export function createBackend(name: BackendName, threads: number | undefined, de
     .map(([n]) => n);
   if (!create) throw new UsageError('BACKEND_NOT_BUILT', `backend "${name}" is not built yet; available: ${built.join(', ')}`);
   if (threads !== undefined && name !== 'wasm') throw new UsageError('THREADS', `--threads applies to the wasm backend, not "${name}"`);
-  checkDevices(devices);
-  return create(threads);
-}
-
-export function checkDevices(devices: number): void {
-  if (devices !== 1) throw new UsageError('DEVICES', `--devices ${devices}: the multi-device partition is not built yet; use --devices 1`);
+  return create(threads, devices);
 }
 
 /** The file's bytes, or a UsageError that names the flag and the reason. */

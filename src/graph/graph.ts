@@ -12,12 +12,15 @@ export interface NodeSpec {
   readonly op: Op;
   /** Names of the nodes this one reads; defaults to the node before it (none for `input`). */
   readonly inputs?: readonly string[];
+  /** The device the node runs on (its output lives there); default 0. Backends ignore it. */
+  readonly device?: number;
 }
 
 export interface GraphNode {
   readonly name: string;
   readonly op: Op;
   readonly inputs: readonly string[];
+  readonly device: number;
   /** Per-sample shapes (no batch dimension). */
   readonly inputShapes: readonly Shape[];
   readonly shape: Shape;
@@ -48,14 +51,21 @@ export class Graph {
       nodes.push(node);
       byName.set(node.name, node);
     }
-    const inputs = nodes.filter((n) => n.op.type === 'input');
-    if (inputs.length !== 1) throw new GraphError('INPUT_COUNT', `a graph needs exactly one input node, got ${inputs.length}`);
+    if (!nodes.some((n) => n.op.type === 'input')) throw new GraphError('INPUT_COUNT', 'a graph needs an input node');
     this.nodes = nodes;
     this.byName = byName;
   }
 
+  /** Every input node: a model has one; a device's part of a partitioned graph also takes what other devices send it. */
+  get inputs(): GraphNode[] {
+    return this.nodes.filter((n) => n.op.type === 'input');
+  }
+
+  /** The input node of a graph that has exactly one. */
   get input(): GraphNode {
-    return this.nodes.find((n) => n.op.type === 'input')!;
+    const inputs = this.inputs;
+    if (inputs.length !== 1) throw new GraphError('INPUT_COUNT', `this graph has ${inputs.length} input nodes (${inputs.map((n) => n.name).join(', ')}); one was expected`);
+    return inputs[0];
   }
 
   /** The last node: what running the graph returns. */
@@ -93,9 +103,11 @@ function buildNode(spec: NodeSpec, earlier: readonly GraphNode[], byName: Readon
   const expected = def.arity;
   const previous = earlier[earlier.length - 1];
   const inputNames = spec.inputs ?? (expected === 0 || !previous ? [] : [previous.name]);
-  if (inputNames.length !== expected) {
-    throw new GraphError('ARITY', `${where}: takes ${expected} input(s), got ${inputNames.length}`);
+  if (expected === 'many' ? inputNames.length === 0 : inputNames.length !== expected) {
+    throw new GraphError('ARITY', `${where}: takes ${expected === 'many' ? 'one or more' : expected} input(s), got ${inputNames.length}`);
   }
+  const device = spec.device ?? 0;
+  if (!(Number.isSafeInteger(device) && device >= 0)) throw new GraphError('BAD_DEVICE', `${where}: device must be a non-negative integer, got ${device}`);
   const inputShapes = inputNames.map((name) => {
     const source = byName.get(name);
     if (!source) throw new GraphError('UNKNOWN_INPUT', `${where}: reads "${name}", which is not an earlier node`);
@@ -103,13 +115,14 @@ function buildNode(spec: NodeSpec, earlier: readonly GraphNode[], byName: Readon
   });
   const input = inputShapes[0] ?? [];
   try {
-    const shape = def.outputShape(spec.op, input);
+    const shape = def.outputShape(spec.op, input, inputShapes);
     if (shape.some((d) => !(Number.isSafeInteger(d) && d > 0))) throw new OpShapeError(`gives output shape ${shapeToString(shape)}`);
     const params = def.params(spec.op, input);
     return {
       name: spec.name,
       op: spec.op,
       inputs: inputNames,
+      device,
       inputShapes,
       shape,
       params,
@@ -119,7 +132,7 @@ function buildNode(spec: NodeSpec, earlier: readonly GraphNode[], byName: Readon
     };
   } catch (e) {
     if (!(e instanceof OpShapeError)) throw e;
-    const got = inputShapes.length ? `; input shape ${shapeToString(input)}` : '';
+    const got = inputShapes.length ? `; input shape${inputShapes.length > 1 ? 's' : ''} ${inputShapes.map(shapeToString).join(', ')}` : '';
     throw new GraphError('SHAPE', `${where}: ${e.message}${got}`);
   }
 }

@@ -32,7 +32,13 @@ export type Op =
   | { readonly type: 'flatten' }
   | { readonly type: 'linear'; readonly out: number }
   | { readonly type: 'dropout'; readonly p: number }
-  | { readonly type: 'softmax' };
+  | { readonly type: 'softmax' }
+  // The multi-device ops the partition pass (src/partition/) inserts; all work on axis 0 of a
+  // sample (channels of maps, features of flat tensors).
+  | { readonly type: 'concat' }
+  | { readonly type: 'slice'; readonly from: number; readonly to: number }
+  /** The identity, from device `from` to device `to`: its output lives on `to`. */
+  | { readonly type: 'transfer'; readonly from: number; readonly to: number };
 
 export type OpType = Op['type'];
 export type OpOf<T extends OpType> = Extract<Op, { type: T }>;
@@ -47,10 +53,10 @@ export interface ParamShape {
 export class OpShapeError extends Error {}
 
 interface OpDef<T extends OpType> {
-  /** How many nodes it reads: 0 for `input`, 1 for every other op. */
-  readonly arity: 0 | 1;
-  /** The output shape for this input shape ([] for `input`), or OpShapeError. */
-  outputShape(op: OpOf<T>, input: Shape): Shape;
+  /** How many nodes it reads: 0 for `input`, 'many' (one or more) for `concat`, else 1. */
+  readonly arity: 0 | 1 | 'many';
+  /** The output shape for this input shape ([] for `input`; all of them in `inputs`), or OpShapeError. */
+  outputShape(op: OpOf<T>, input: Shape, inputs: readonly Shape[]): Shape;
   params(op: OpOf<T>, input: Shape): ParamShape[];
   /** Multiply-accumulates of the op's reduction per sample; 0 for comparisons and elementwise ops. */
   macs(op: OpOf<T>, input: Shape, output: Shape): number;
@@ -226,6 +232,45 @@ export const opDefs: { readonly [T in OpType]: OpDef<T> } = {
     params: noParams,
     macs: noMacs,
     describe: (_op, input) => `softmax over ${input[0]} classes: exp(x) / Σexp(x)`,
+  },
+
+  concat: {
+    arity: 'many',
+    outputShape(_op, _input, inputs) {
+      const rest = inputs[0].slice(1);
+      const bad = inputs.find((s) => s.length !== inputs[0].length || s.slice(1).some((d, i) => d !== rest[i]));
+      if (bad) fail(`inputs must agree past axis 0, got ${inputs.map(shapeToString).join(' and ')}`);
+      return [inputs.reduce((sum, s) => sum + s[0], 0), ...rest];
+    },
+    params: noParams,
+    macs: noMacs,
+    describe: (_op, input, output) => `concatenate along axis 0 (${input.length === 3 ? 'channels' : 'features'}): -> ${shapeToString(output)}`,
+  },
+
+  slice: {
+    arity: 1,
+    outputShape(op, input) {
+      if (!(Number.isSafeInteger(op.from) && Number.isSafeInteger(op.to) && op.from >= 0 && op.from < op.to && op.to <= input[0])) {
+        fail(`slice [${op.from}, ${op.to}) does not fit axis 0 of ${shapeToString(input)}`);
+      }
+      return [op.to - op.from, ...input.slice(1)];
+    },
+    params: noParams,
+    macs: noMacs,
+    describe: (op, input) => `keep ${input.length === 3 ? 'channels' : 'features'} [${op.from}, ${op.to}) of ${input[0]}`,
+  },
+
+  transfer: {
+    arity: 1,
+    outputShape(op, input) {
+      if (!(Number.isSafeInteger(op.from) && Number.isSafeInteger(op.to) && op.from >= 0 && op.to >= 0 && op.from !== op.to)) {
+        fail(`a transfer goes between two different devices, got ${op.from} -> ${op.to}`);
+      }
+      return input;
+    },
+    params: noParams,
+    macs: noMacs,
+    describe: (op, input) => `copy from device ${op.from} to device ${op.to}: ${(sizeOf(input) * 4).toLocaleString('en-US')} bytes per sample`,
   },
 };
 

@@ -52,6 +52,10 @@ function toOnnxNode(node: GraphNode, input: string): Onnx.INodeProto | undefined
       return make('Gemm', [int('transB', 1)]);
     case 'softmax':
       return make('Softmax', [int('axis', 1)]);
+    case 'concat':
+    case 'slice':
+    case 'transfer':
+      return refuse(node, 'a partitioned graph is not exported; export the model before partitioning');
     default:
       return op satisfies never;
   }

@@ -1,2 +1,2 @@
-export { loadGraph, runGraph, Session } from './run.js';
+export { loadGraph, runGraph, Session, splitByDevice } from './run.js';
 export type { NodeTiming, RunOptions, RunResult, Weights } from './run.js';

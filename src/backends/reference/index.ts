@@ -1,15 +1,18 @@
 // The reference backend: each node runs its plain-loop kernel (kernels.ts) on host tensors.
 import type { Graph, GraphNode } from '../../graph/index.js';
 import type { Tensor } from '../../tensor.js';
+import { concatAxis1 } from '../../tensor.js';
 import type { Backend, Executor } from '../backend.js';
 import * as k from './kernels.js';
 
-function run(node: GraphNode, [x]: readonly Tensor[], [w, b]: readonly Tensor[]): Tensor {
+function run(node: GraphNode, inputs: readonly Tensor[], [w, b]: readonly Tensor[]): Tensor {
+  const [x] = inputs;
   const out = [x.shape[0], ...node.shape];
   const { op } = node;
   switch (op.type) {
     case 'input':
-      throw new Error('the input node is placed by input(), not run');
+    case 'transfer':
+      throw new Error(`a${op.type === 'input' ? 'n input' : ' transfer'} node is placed by place(), not run`);
     case 'conv2d':
       return k.conv2d(op, x, w, b, out);
     case 'relu':
@@ -30,6 +33,10 @@ function run(node: GraphNode, [x]: readonly Tensor[], [w, b]: readonly Tensor[])
       return x; // inference: the identity (dropout is inverted, so no rescaling at test time)
     case 'softmax':
       return k.softmax(x);
+    case 'concat':
+      return concatAxis1(inputs);
+    case 'slice':
+      return k.slice(op, x, out);
     default:
       return op satisfies never;
   }
@@ -38,7 +45,7 @@ function run(node: GraphNode, [x]: readonly Tensor[], [w, b]: readonly Tensor[])
 /** Host tensors are the handles: nothing to place, read or free. */
 class ReferenceExecutor implements Executor<Tensor> {
   constructor(private readonly params: ReadonlyMap<string, readonly Tensor[]>) {}
-  input = (x: Tensor): Tensor => x;
+  place = (_node: GraphNode, x: Tensor): Tensor => x;
   run = (node: GraphNode, inputs: readonly Tensor[]): Tensor => run(node, inputs, this.params.get(node.name) ?? []);
   read = (t: Tensor): Tensor => t;
   dispose(): void {}

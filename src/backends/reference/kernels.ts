@@ -160,3 +160,13 @@ export function softmax(x: Tensor): Tensor {
   }
   return y;
 }
+
+/** x [N, C, ...] -> y [N, to - from, ...]: axis-0 entries [from, to) of every sample. */
+export function slice(op: OpOf<'slice'>, x: Tensor, outShape: Shape): Tensor {
+  const y = tensor(outShape);
+  const n = x.shape[0];
+  const inner = sizeOf(x.shape) / n / x.shape[1]; // floats per channel (or 1 per feature)
+  const per = sizeOf(outShape) / n;
+  for (let s = 0; s < n; s++) y.data.set(x.data.subarray((s * x.shape[1] + op.from) * inner, (s * x.shape[1] + op.to) * inner), s * per);
+  return y;
+}

@@ -142,9 +142,9 @@ class WasmExecutor implements Executor<WasmTensor> {
     return `${this.build === 'relaxed' ? 'relaxed SIMD' : 'SIMD128'}, ${this.pool.threads} thread${this.pool.threads > 1 ? 's' : ''}`;
   }
 
-  input(x: Tensor): WasmTensor {
+  place(node: GraphNode, x: Tensor): WasmTensor {
     const plan = this.planFor(x.shape[0]);
-    const offset = plan.arenaBase + plan.arena.offsets.get(this.graph.input.name)!;
+    const offset = plan.arenaBase + plan.arena.offsets.get(node.name)!;
     new Float32Array(this.wasmMemory.buffer, offset, x.data.length).set(x.data);
     return { shape: x.shape, offset };
   }
@@ -153,7 +153,8 @@ class WasmExecutor implements Executor<WasmTensor> {
     return node.op.type === 'conv2d' || node.op.type === 'linear';
   }
 
-  run(node: GraphNode, [x]: readonly WasmTensor[], reluAfter: boolean): WasmTensor {
+  run(node: GraphNode, inputs: readonly WasmTensor[], reluAfter: boolean): WasmTensor {
+    const [x] = inputs;
     const { arena, arenaBase } = this.plan!;
     const n = x.shape[0];
     // A fused ReLU works in place (plan.ts), so the conv/FC output and the ReLU output share an offset.
@@ -164,7 +165,8 @@ class WasmExecutor implements Executor<WasmTensor> {
     const { op } = node;
     switch (op.type) {
       case 'input':
-        throw new Error('the input node is placed by input(), not run');
+      case 'transfer':
+        throw new Error(`a${op.type === 'input' ? 'n input' : ' transfer'} node is placed by place(), not run`);
       case 'conv2d': {
         const conv = this.convs.get(node.name)!;
         const { c, h, w } = conv;
@@ -211,6 +213,27 @@ class WasmExecutor implements Executor<WasmTensor> {
       case 'flatten':
       case 'dropout':
         return out; // a view: plan.ts gave it its input's offset
+      case 'concat':
+      case 'slice': {
+        // per sample, contiguous blocks: copies within the memory
+        const f32 = new Float32Array(this.wasmMemory.buffer);
+        const per = sizeOf(node.shape);
+        for (let s = 0; s < n; s++) {
+          if (op.type === 'concat') {
+            let at = y / 4 + s * per;
+            for (const t of inputs) {
+              const block = sizeOf(t.shape) / n;
+              f32.copyWithin(at, t.offset / 4 + s * block, t.offset / 4 + (s + 1) * block);
+              at += block;
+            }
+          } else {
+            const [c, ...rest] = node.inputShapes[0];
+            const inner = sizeOf(rest);
+            f32.copyWithin(y / 4 + s * per, x.offset / 4 + (s * c + op.from) * inner, x.offset / 4 + (s * c + op.to) * inner);
+          }
+        }
+        return out;
+      }
       case 'linear': {
         const k = node.inputShapes[0][0];
         const weights = this.packed.get(node.name)!;

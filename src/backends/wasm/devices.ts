@@ -1,0 +1,102 @@
+// The wasm backend with each loaded graph in a worker thread of its own. The runtime loads one
+// graph per device of a partitioned graph (src/runtime/run.ts), so with this backend every device
+// computes on its own core, in its own WebAssembly memory, at the same time as the others: the
+// 2012 network's two towers on two workers, exchanging only the transfers' tensors.
+import { Worker } from 'node:worker_threads';
+import { BackendError } from '../../errors.js';
+import type { Graph, GraphNode } from '../../graph/index.js';
+import type { Tensor } from '../../tensor.js';
+import { tensor } from '../../tensor.js';
+import type { Backend, Executor, Handle, MemoryReport } from '../backend.js';
+import type { DeviceRequest, DeviceWorkerData } from './device-worker.js';
+import type { WasmOptions } from './index.js';
+
+type Reply = { id: number; error?: string; handle?: Handle; memory?: MemoryReport; shape?: number[]; data?: Float32Array };
+type Request = DeviceRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+/** One thread per device unless told otherwise: the devices are what run in parallel. */
+export function wasmDevicesBackend(options: WasmOptions = {}): Backend {
+  return { name: 'wasm', load: (graph, params) => DeviceExecutor.start(graph, params, { ...options, threads: options.threads ?? 1 }) };
+}
+
+class DeviceExecutor implements Executor {
+  private next = 0;
+  private readonly waiting = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  private lastMemory: MemoryReport | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly details: string | undefined,
+    private readonly fusable: ReadonlySet<string>,
+  ) {
+    worker.on('message', (reply: Reply) => {
+      const pending = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if (reply.memory) this.lastMemory = reply.memory;
+      if (reply.error) pending?.reject(new BackendError('DEVICE_FAILED', `wasm device worker: ${reply.error}`));
+      else pending?.resolve(reply);
+    });
+    worker.on('error', (e) => {
+      for (const { reject } of this.waiting.values()) reject(new BackendError('DEVICE_FAILED', `wasm device worker died: ${e.message}`));
+      this.waiting.clear();
+    });
+  }
+
+  static async start(graph: Graph, params: ReadonlyMap<string, readonly Tensor[]>, options: WasmOptions): Promise<DeviceExecutor> {
+    const data: DeviceWorkerData = { specs: graph.nodes.map(({ name, op, inputs, device }) => ({ name, op, inputs, device })), params: [...params], options };
+    const worker = startWorker(data);
+    const ready = await new Promise<{ ready: boolean; error?: string; details?: string; fusable?: string[] }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    if (!ready.ready) {
+      await worker.terminate();
+      throw new BackendError('DEVICE_FAILED', `a wasm device worker could not load its graph: ${ready.error}`);
+    }
+    return new DeviceExecutor(worker, ready.details, new Set(ready.fusable));
+  }
+
+  place(node: GraphNode, x: Tensor): Promise<Handle> {
+    // a copy handed over (a memcpy) instead of structured-cloned (several times slower)
+    const data = x.data.slice();
+    return this.ask({ kind: 'place', node: node.name, shape: x.shape, data }, [data.buffer]).then((r) => r.handle!);
+  }
+
+  run(node: GraphNode, inputs: readonly Handle[], relu: boolean): Promise<Handle> {
+    return this.ask({ kind: 'run', node: node.name, inputs, relu }).then((r) => r.handle!);
+  }
+
+  read(h: Handle): Promise<Tensor> {
+    return this.ask({ kind: 'read', handle: h }).then((r) => tensor(r.shape!, r.data!));
+  }
+
+  canFuseRelu(node: GraphNode): boolean {
+    return this.fusable.has(node.name);
+  }
+
+  memory(): MemoryReport | undefined {
+    return this.lastMemory;
+  }
+
+  async dispose(): Promise<void> {
+    await this.ask({ kind: 'dispose' });
+    await this.worker.terminate();
+  }
+
+  private ask(request: Request, transfer: ArrayBuffer[] = []): Promise<Reply> {
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id }, transfer);
+    });
+  }
+}
+
+/** From dist/ the worker is plain JavaScript; from the TypeScript sources (the tests), it registers tsx first. */
+function startWorker(workerData: DeviceWorkerData): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const script = new URL(fromSource ? './device-worker.ts' : './device-worker.js', import.meta.url);
+  if (!fromSource) return new Worker(script, { workerData });
+  const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script.href)}); })`;
+  return new Worker(code, { eval: true, workerData });
+}
