@@ -1,30 +1,44 @@
 // One whole-network measurement in a process of its own (thread pools, wasm flags and onnxruntime's
-// one-time thread setting never leak between systems): `system threads batch runs`. Prints one
-// JSON line: the median and spread of ms/image over the timed runs, after one warm-up, and the
-// error of image 0's probabilities against the reference backend's (bench/.cache/reference.json).
+// one-time thread setting never leak between systems): `system preset threads batch runs`, system
+// one of wasm, wasm-simd128, wasm-devices (2 devices on worker threads), ort-web, ort-node (bvlc
+// only). Prints one JSON line: the median and spread of ms/image over the timed runs, after one
+// warm-up, the bytes that crossed devices per image, and the error of image 0's probabilities
+// against the reference backend's (bench/.cache/reference-<preset>.json).
 import { readFileSync } from 'node:fs';
+import { wasmDevicesBackend } from '../src/backends/wasm/devices.js';
 import { wasmBackend } from '../src/backends/wasm/index.js';
 import { alexnet } from '../src/models/index.js';
+import { partition } from '../src/partition/index.js';
 import { loadGraph } from '../src/runtime/index.js';
 import { paperInit } from '../src/train/index.js';
 import { relErr, setWasmFlags, spread } from './common.js';
 import { benchInput, CACHE, SEED } from './network-setup.js';
 
 setWasmFlags();
-const [system, threadsArg, batchArg, runsArg] = process.argv.slice(2);
+const [system, presetArg, threadsArg, batchArg, runsArg] = process.argv.slice(2);
+const preset = presetArg as 'paper' | 'bvlc';
 const threads = Number(threadsArg);
 const batch = Number(batchArg);
 const runs = Number(runsArg);
 const input = benchInput(batch);
-const reference = JSON.parse(readFileSync(`${CACHE}/reference.json`, 'utf8')) as number[];
+const reference = JSON.parse(readFileSync(`${CACHE}/reference-${preset}.json`, 'utf8')) as number[];
 
 let forward: () => Promise<Float32Array>;
 let dispose = async (): Promise<void> => {};
 let details = '';
+let transferred = 0;
 if (system.startsWith('wasm')) {
-  const graph = alexnet({ preset: 'bvlc' });
-  const session = await loadGraph(graph, wasmBackend({ threads, build: system === 'wasm-simd128' ? 'simd128' : 'relaxed' }), paperInit(graph, { seed: SEED }));
-  forward = async () => (await session.run(input)).output.data;
+  const graph = alexnet({ preset });
+  const weights = paperInit(graph, { seed: SEED });
+  const split = system === 'wasm-devices' ? partition(graph, { devices: 2 }) : undefined;
+  const session = split
+    ? await loadGraph(split.graph, wasmDevicesBackend({ threads }), split.shardWeights(weights))
+    : await loadGraph(graph, wasmBackend({ threads, build: system === 'wasm-simd128' ? 'simd128' : 'relaxed' }), weights);
+  forward = async () => {
+    const result = await session.run(input);
+    transferred = result.transferred.bytes / batch;
+    return result.output.data;
+  };
   dispose = async () => session.dispose();
   details = session.details ?? '';
 } else {
@@ -49,5 +63,5 @@ for (let r = 0; r < runs; r++) {
 }
 await dispose();
 if (process.env.BENCH_TRACE) console.error(times.map((t) => t.toFixed(1)).join(" "));
-console.log(JSON.stringify({ system, details, threads, batch, msPerImage: spread(times), error }));
+console.log(JSON.stringify({ system, preset, details, threads, batch, msPerImage: spread(times), transferredPerImage: transferred, error }));
 process.exit(0); // onnxruntime-web's worker threads would otherwise keep the process alive

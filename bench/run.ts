@@ -1,7 +1,8 @@
-// `npm run bench [-- --quick]`: the GEMM ladder, then AlexNet (bvlc, full width) forward on the wasm
+// `npm run bench [-- --quick]`: the GEMM ladder; AlexNet (bvlc, full width) forward on the wasm
 // backend and its peers, onnxruntime-web (wasm) and onnxruntime-node (native), measured in the same
-// run on the same network, weights and input. Writes bench/results/<date>-<machine>.{json,md} and
-// prints the Markdown (the README's benchmark section is a copy of it).
+// run on the same network, weights and input; and paper on one device (1 and 2 threads) against
+// two devices on two workers. Writes bench/results/<date>-<machine>.{json,md} and prints the
+// Markdown (the README's benchmark section is a copy of it).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { alexnet } from '../src/models/index.js';
@@ -15,61 +16,69 @@ const quick = process.argv.includes('--quick');
 
 interface NetworkRow {
   system: string;
+  preset: string;
   details: string;
   threads: number;
   batch: number;
   msPerImage: Spread;
   /** The median of each process, when several were run. */
   processMedians?: number[];
+  /** Bytes that crossed devices per image (wasm-devices). */
+  transferredPerImage: number;
   error: number;
 }
 
 const GFLOP_PER_IMAGE = (2 * alexnet({ preset: 'bvlc' }).nodes.filter((n) => n.op.type === 'conv2d' || n.op.type === 'linear').reduce((s, n) => s + n.macs, 0)) / 1e9;
-const SYSTEMS = quick ? ['wasm', 'ort-web', 'ort-node'] : ['wasm', 'wasm-simd128', 'ort-web', 'ort-node'];
-const CONFIGS: [threads: number, batch: number][] = quick ? [[1, 1], [2, 16]] : [[1, 1], [1, 16], [2, 1], [2, 16]];
+/** [system, preset, threads, batch] */
+type Config = [string, 'bvlc' | 'paper', number, number];
+const PEERS: Config[] = (quick ? [[1, 1], [2, 16]] : [[1, 1], [1, 16], [2, 1], [2, 16]]).flatMap(([threads, batch]) =>
+  (quick ? ['wasm', 'ort-web', 'ort-node'] : ['wasm', 'wasm-simd128', 'ort-web', 'ort-node']).map((system): Config => [system, 'bvlc', threads, batch]),
+);
+// paper, the two-tower network: one device on 1 and on 2 threads, two devices on a worker each
+const DEVICES: Config[] = [1, 16].flatMap((batch) => [['wasm', 'paper', 1, batch], ['wasm', 'paper', 2, batch], ['wasm-devices', 'paper', 1, batch]] as Config[]);
 
 console.log(`GEMM ladder${quick ? ' (quick: conv2 and conv3 only)' : ''}`);
 const ladder = await runLadder(quick);
 console.log('All rungs match the float64 product within 1e-5.\n');
 
-console.log('AlexNet bvlc, full width: preparing the ONNX file and the reference output');
+console.log('AlexNet bvlc and paper, full width: preparing the ONNX file and the reference outputs');
 await prepareNetworkBench();
-// Each system runs in PROCESSES separate processes, rounds interleaved across systems so that a
-// drift of the machine's speed hits all of them alike: a runtime's speed can differ from process to
-// process (onnxruntime-web's batch-1 time has been seen at both ~60 and ~97 ms here), so one
-// process is not a measurement.
+// Each configuration runs in PROCESSES separate processes, rounds interleaved across systems so
+// that a drift of the machine's speed hits all of them alike: a runtime's speed can differ from
+// process to process (onnxruntime-web's batch-1 time has been seen at both ~60 and ~97 ms here),
+// so one process is not a measurement.
 const PROCESSES = quick ? 1 : 3;
 const samples = new Map<string, NetworkRow[]>();
 for (let round = 0; round < PROCESSES; round++) {
-  for (const [threads, batch] of CONFIGS) {
-    for (const system of SYSTEMS) {
-      const runs = quick ? 2 : batch === 1 ? 7 : 3;
-      const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('network-child.ts', import.meta.url).pathname, system, String(threads), String(batch), String(runs)], { encoding: 'utf8' });
-      const row = JSON.parse(out.trim().split('\n').at(-1)!) as NetworkRow;
-      if (!(row.error <= 1e-4)) throw new Error(`${system}: output differs from the reference backend by ${row.error}`);
-      const key = `${system}|${threads}|${batch}`;
-      samples.set(key, [...(samples.get(key) ?? []), row]);
-      console.log(`  ${system.padEnd(12)} ${threads} thread(s), batch ${String(batch).padStart(2)}: ${row.msPerImage.median.toFixed(1)} ms/image (process ${round + 1} of ${PROCESSES})`);
-    }
+  for (const [system, preset, threads, batch] of [...PEERS, ...DEVICES]) {
+    const runs = quick ? 2 : batch === 1 ? 7 : 3;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('network-child.ts', import.meta.url).pathname, system, preset, String(threads), String(batch), String(runs)], { encoding: 'utf8' });
+    const row = JSON.parse(out.trim().split('\n').at(-1)!) as NetworkRow;
+    if (!(row.error <= 1e-4)) throw new Error(`${system} on ${preset}: output differs from the reference backend by ${row.error}`);
+    const key = `${system}|${preset}|${threads}|${batch}`;
+    samples.set(key, [...(samples.get(key) ?? []), row]);
+    console.log(`  ${system.padEnd(12)} ${preset.padEnd(5)} ${threads} thread(s), batch ${String(batch).padStart(2)}: ${row.msPerImage.median.toFixed(1)} ms/image (process ${round + 1} of ${PROCESSES})`);
   }
 }
-/** Per system and configuration: the median of the processes' medians, the extremes of all their runs. */
-const network: NetworkRow[] = [...samples.values()].map((rows) => {
-  const medians = spread(rows.map((r) => r.msPerImage.median));
+/** Per configuration: the median of the processes' medians, the extremes of all their runs. */
+const rows: NetworkRow[] = [...samples.values()].map((rs) => {
+  const medians = spread(rs.map((r) => r.msPerImage.median));
   return {
-    ...rows[0],
-    msPerImage: { median: medians.median, min: Math.min(...rows.map((r) => r.msPerImage.min)), max: Math.max(...rows.map((r) => r.msPerImage.max)), samples: rows.reduce((s, r) => s + r.msPerImage.samples, 0) },
-    processMedians: rows.map((r) => r.msPerImage.median),
-    error: Math.max(...rows.map((r) => r.error)),
+    ...rs[0],
+    msPerImage: { median: medians.median, min: Math.min(...rs.map((r) => r.msPerImage.min)), max: Math.max(...rs.map((r) => r.msPerImage.max)), samples: rs.reduce((n, r) => n + r.msPerImage.samples, 0) },
+    processMedians: rs.map((r) => r.msPerImage.median),
+    error: Math.max(...rs.map((r) => r.error)),
   };
 });
+const network = rows.filter((r) => r.preset === 'bvlc');
+const devices = rows.filter((r) => r.preset === 'paper');
 
 const m = machine();
 const date = new Date().toISOString().slice(0, 10);
 const markdown = report();
 const name = `${date}-${m.cpu.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}-${m.cores}c${quick ? '-quick' : ''}`;
 mkdirSync(new URL('results', import.meta.url), { recursive: true });
-writeFileSync(new URL(`results/${name}.json`, import.meta.url), `${JSON.stringify({ date, machine: m, quick, ladder, network }, null, 2)}\n`);
+writeFileSync(new URL(`results/${name}.json`, import.meta.url), `${JSON.stringify({ date, machine: m, quick, ladder, network, devices }, null, 2)}\n`);
 writeFileSync(new URL(`results/${name}.md`, import.meta.url), markdown);
 console.log(`\n${markdown}\nwrote bench/results/${name}.{json,md}`);
 
@@ -104,6 +113,17 @@ function report(): string {
       const at = (rung: string): LadderRow => rows.find((r) => r.rung === rung)!;
       const [build, shape] = key.split('|');
       return `| ${build} | ${shape} | ${at('naive').gflops.toFixed(1)} | ${at('blocked').gflops.toFixed(1)} | ${at('packed micro-kernel').gflops.toFixed(1)} | ${(100 * at('packed micro-kernel').ofCeiling).toFixed(0)} % |`;
+    }),
+    '',
+    '**AlexNet `paper` split over devices** (as in 2012: conv2/4/5 per tower, conv3 and the FC layers reading both; every output bit-identical to one device):',
+    '',
+    '| configuration | batch | ms/image | images/s | vs 1 device, 1 thread | bytes across devices per image |',
+    '|---|---|---|---|---|---|',
+    ...devices.map((r) => {
+      const base = devices.find((b) => b.system === 'wasm' && b.threads === 1 && b.batch === r.batch);
+      const what = r.system === 'wasm-devices' ? '2 devices, one worker and one thread each' : `1 device, ${r.threads} thread${r.threads > 1 ? 's' : ''}`;
+      const s = r.msPerImage;
+      return `| ${what} | ${r.batch} | ${s.median.toFixed(1)} [${s.min.toFixed(1)}–${s.max.toFixed(1)}] | ${(1000 / s.median).toFixed(1)} | ${ratio(r, base).toFixed(2)}x | ${r.transferredPerImage ? r.transferredPerImage.toLocaleString('en-US') : '0'} |`;
     }),
     '',
     '**Targets** (issue 3), as ratios measured in this run:',

@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Graph } from '../../graph/index.js';
 import type { NodeSpec } from '../../graph/index.js';
 import type { Tensor } from '../../tensor.js';
-import { tensor } from '../../tensor.js';
+import { copyFloats, sizeOf, tensor } from '../../tensor.js';
 import type { Executor, Handle } from '../backend.js';
 import { wasmBackend } from './index.js';
 import type { WasmOptions } from './index.js';
@@ -16,8 +16,10 @@ export interface DeviceWorkerData {
   readonly options: WasmOptions;
 }
 
+/** Tensors travel through `staging`, a SharedArrayBuffer both sides copy into and out of: posting them costs milliseconds. */
 export type DeviceRequest =
-  | { readonly id: number; readonly kind: 'place'; readonly node: string; readonly shape: readonly number[]; readonly data: Float32Array }
+  | { readonly id: number; readonly kind: 'stage'; readonly staging: SharedArrayBuffer }
+  | { readonly id: number; readonly kind: 'place'; readonly node: string; readonly shape: readonly number[] }
   | { readonly id: number; readonly kind: 'run'; readonly node: string; readonly inputs: readonly Handle[]; readonly relu: boolean }
   | { readonly id: number; readonly kind: 'read'; readonly handle: Handle }
   | { readonly id: number; readonly kind: 'dispose' };
@@ -34,12 +36,19 @@ try {
   process.exit(1);
 }
 
+let staging = new Float32Array(new SharedArrayBuffer(0));
 port.on('message', async (request: DeviceRequest) => {
   try {
     switch (request.kind) {
-      case 'place':
-        port.postMessage({ id: request.id, handle: await executor.place(graph.node(request.node), tensor(request.shape, request.data)) });
+      case 'stage':
+        staging = new Float32Array(request.staging);
+        port.postMessage({ id: request.id });
         break;
+      case 'place': {
+        const x = tensor(request.shape, staging.subarray(0, sizeOf(request.shape)));
+        port.postMessage({ id: request.id, handle: await executor.place(graph.node(request.node), x) });
+        break;
+      }
       case 'run': {
         const handle = await executor.run(graph.node(request.node), request.inputs, request.relu);
         port.postMessage({ id: request.id, handle, memory: executor.memory?.() });
@@ -47,7 +56,8 @@ port.on('message', async (request: DeviceRequest) => {
       }
       case 'read': {
         const t = await executor.read(request.handle);
-        port.postMessage({ id: request.id, shape: t.shape, data: t.data }, [t.data.buffer as ArrayBuffer]);
+        copyFloats(staging, t.data);
+        port.postMessage({ id: request.id, shape: t.shape });
         break;
       }
       case 'dispose':

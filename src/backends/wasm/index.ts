@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { BackendError, UsageError } from '../../errors.js';
 import type { Graph, GraphNode } from '../../graph/index.js';
 import type { Tensor } from '../../tensor.js';
-import { sizeOf, tensor } from '../../tensor.js';
+import { copyFloats, sizeOf, tensor } from '../../tensor.js';
 import type { Backend, Executor, Handle, MemoryReport } from '../backend.js';
 import { planConv, spaceToDepthWeights } from './conv-plan.js';
 import type { ConvPlan } from './conv-plan.js';
@@ -145,7 +145,7 @@ class WasmExecutor implements Executor<WasmTensor> {
   place(node: GraphNode, x: Tensor): WasmTensor {
     const plan = this.planFor(x.shape[0]);
     const offset = plan.arenaBase + plan.arena.offsets.get(node.name)!;
-    new Float32Array(this.wasmMemory.buffer, offset, x.data.length).set(x.data);
+    copyFloats(new Float32Array(this.wasmMemory.buffer, offset, x.data.length), x.data);
     return { shape: x.shape, offset };
   }
 
@@ -254,7 +254,9 @@ class WasmExecutor implements Executor<WasmTensor> {
   }
 
   read(h: WasmTensor): Tensor {
-    return tensor(h.shape, new Float32Array(this.wasmMemory.buffer, h.offset, sizeOf(h.shape)).slice());
+    const out = new Float32Array(sizeOf(h.shape));
+    copyFloats(out, new Float32Array(this.wasmMemory.buffer, h.offset, out.length));
+    return tensor(h.shape, out);
   }
 
   memory(): MemoryReport {
