@@ -2,7 +2,7 @@
 // backend and its peers, onnxruntime-web (wasm) and onnxruntime-node (native), measured in the same
 // run on the same network, weights and input; and paper on one device (1 and 2 threads) against
 // two devices on two workers. Writes bench/results/<date>-<machine>.{json,md} and prints the
-// Markdown (the README's benchmark section is a copy of it).
+// Markdown (the README's benchmark section is a copy of the latest).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { alexnet } from '../src/models/index.js';
@@ -74,9 +74,11 @@ const network = rows.filter((r) => r.preset === 'bvlc');
 const devices = rows.filter((r) => r.preset === 'paper');
 
 const m = machine();
-const date = new Date().toISOString().slice(0, 10);
+const now = new Date().toISOString();
+const date = now.slice(0, 10);
 const markdown = report();
-const name = `${date}-${m.cpu.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}-${m.cores}c${quick ? '-quick' : ''}`;
+// one file per run (UTC time in the name), so that runs on a noisy machine can be compared
+const name = `${date}T${now.slice(11, 16).replace(':', '')}-${m.cpu.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}-${m.cores}c${quick ? '-quick' : ''}`;
 mkdirSync(new URL('results', import.meta.url), { recursive: true });
 writeFileSync(new URL(`results/${name}.json`, import.meta.url), `${JSON.stringify({ date, machine: m, quick, ladder, network, devices }, null, 2)}\n`);
 writeFileSync(new URL(`results/${name}.md`, import.meta.url), markdown);
