@@ -57,7 +57,6 @@ export function partition(original: Graph, { devices: n }: { devices: number }):
   const paramRows = new Map<string, { layer: string; from: number; to: number }>();
   /** `node@device` (or `layer#all@device`) -> a node on that device holding the same tensor. */
   const copies = new Map<string, string>();
-
   const deviceOf = new Map<string, number>();
 
   /** Appends a node on `device` (named `base`, or `base_2`... if taken) and returns its name. */

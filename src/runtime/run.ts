@@ -82,10 +82,6 @@ export class Session {
     return new Session(graph, parts);
   }
 
-  get devices(): number {
-    return this.parts.length;
-  }
-
   /** How the backend runs this graph, for people (e.g. "relaxed SIMD, 2 threads"). */
   get details(): string | undefined {
     const details = this.parts[0].executor.details;
