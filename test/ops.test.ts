@@ -12,7 +12,6 @@ import * as oracle from './oracle.js';
 import { randomData } from './oracle.js';
 import { runOp } from './run-op.js';
 
-const RUNS = { numRuns: 60 };
 
 const randomTensor = (shape: number[], seed: number, lo = -1, hi = 1): Tensor =>
   tensor(shape, randomData(shape.reduce((a, b) => a * b, 1), seed, lo, hi));
@@ -41,7 +40,8 @@ const mapsCase = fc.record({
   seed: fc.integer(),
 });
 
-describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) => {
+describe.each(backends)('ops on the $name backend', ({ backend, opTolerance, runsScale }) => {
+  const runs = (n: number) => ({ numRuns: Math.max(3, Math.round(n * runsScale)) });
   it('conv2d equals a direct summation over a padded input (random groups, stride, padding, batch)', async () => {
     await fc.assert(
       fc.asyncProperty(convCase, async (c) => {
@@ -56,7 +56,7 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
         expect(y.shape).toEqual(expected.shape);
         expect(oracle.relErr(y.data, expected.data)).toBeLessThanOrEqual(opTolerance);
       }),
-      RUNS,
+      runs(60),
     );
   });
 
@@ -86,7 +86,7 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
           }
         },
       ),
-      { numRuns: 30 },
+      runs(30),
     );
   });
 
@@ -108,7 +108,7 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
           expect(pooled.shape).toEqual([c.n, c.groups, fits(c.h, 0), fits(c.w, 0)]);
         }
       }),
-      RUNS,
+      runs(60),
     );
   });
 
@@ -134,7 +134,7 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
         const expected = oracle.lrn(f64(x), c.size, c.alpha, c.beta, c.k, c.alphaOverSize, c.groups);
         expect(oracle.relErr(y.data, expected.data)).toBeLessThanOrEqual(opTolerance);
       }),
-      RUNS,
+      runs(60),
     );
   });
 
@@ -161,7 +161,7 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
         expect(y.shape).toEqual(expected.shape);
         expect(Array.from(y.data)).toEqual(Array.from(expected.data));
       }),
-      RUNS,
+      runs(60),
     );
   });
 
@@ -183,7 +183,7 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
         expect(adaptive.shape).toEqual(adaptiveExpected.shape);
         expect(oracle.relErr(adaptive.data, adaptiveExpected.data)).toBeLessThanOrEqual(opTolerance);
       }),
-      RUNS,
+      runs(60),
     );
   });
 
@@ -199,7 +199,7 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
         expect(y.shape).toEqual([c.n, c.out]);
         expect(oracle.relErr(y.data, expected.data)).toBeLessThanOrEqual(opTolerance);
       }),
-      RUNS,
+      runs(60),
     );
   });
 
@@ -218,7 +218,7 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
         expect(oracle.relErr(ys.data, y.data)).toBeLessThanOrEqual(1e-5);
         expect(oracle.relErr(y.data, oracle.softmax(f64(x)).data)).toBeLessThanOrEqual(opTolerance);
       }),
-      RUNS,
+      runs(60),
     );
   });
 
@@ -259,7 +259,7 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
           c0 += c;
         });
       }),
-      { numRuns: 30 },
+      runs(30),
     );
   });
 
@@ -275,7 +275,7 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance }) =
         const d = await runOp(backend, { type: 'dropout', p: 0.5 }, x);
         expect(Array.from(d.data)).toEqual(Array.from(x.data));
       }),
-      { numRuns: 20 },
+      runs(20),
     );
   });
 });

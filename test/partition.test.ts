@@ -58,7 +58,7 @@ describe('the 2012 split', () => {
   });
 });
 
-describe.each(backends)('partitioned runs on the $name backend', ({ backend }) => {
+describe.each(backends)('partitioned runs on the $name backend', ({ backend, runsScale }) => {
   it.each([['paper', 2], ['bvlc', 2], ['paper', 4], ['bvlc', 4]] as const)('%s on %i devices is bit-identical to one device, layer by layer', async (preset, devices) => {
     const graph = alexnet({ preset, width: 0.125, classes: 8 });
     const weights = randomWeights(graph, 3);
@@ -120,7 +120,7 @@ describe.each(backends)('partitioned runs on the $name backend', ({ backend }) =
           for (const node of graph.nodes) expect(sameBits(assembled.get(node.name)!, whole.activations.get(node.name)!), `${node.name} on ${devices} devices`).toBe(true);
         }
       }),
-      { numRuns: 25 },
+      { numRuns: Math.max(3, Math.round(25 * runsScale)) },
     );
   });
 });

@@ -7,6 +7,7 @@ import type { Backend } from '../backends/backend.js';
 import { referenceBackend } from '../backends/reference/index.js';
 import { wasmDevicesBackend } from '../backends/wasm/devices.js';
 import { wasmBackend } from '../backends/wasm/index.js';
+import { webgpuBackend } from '../backends/webgpu/index.js';
 import { UsageError } from '../errors.js';
 import type { Graph } from '../graph/index.js';
 import { alexnet, PRESETS } from '../models/index.js';
@@ -55,14 +56,15 @@ export function buildModel(o: ModelOptions): Graph {
   return alexnet(modelConfig(o));
 }
 
-/** Backends a user can name; those not built yet are refused with a message that says so. */
+/** The backends a user can name, and how each runs several devices. */
 const BACKENDS = {
   // one address space: several devices are emulated, each with its own executor
   reference: (): Backend => referenceBackend,
   // several devices: each in a worker thread of its own, one core each unless --threads says more
   wasm: (threads: number | undefined, devices: number): Backend => (devices > 1 ? wasmDevicesBackend({ threads }) : wasmBackend({ threads })),
-  webgpu: undefined,
-} satisfies Record<string, ((threads: number | undefined, devices: number) => Backend) | undefined>;
+  // each device a GPUDevice of its own (one physical adapter may back them all)
+  webgpu: (): Backend => webgpuBackend(),
+} satisfies Record<string, (threads: number | undefined, devices: number) => Backend>;
 export type BackendName = keyof typeof BACKENDS;
 
 export function backendOption(): Option {
@@ -78,13 +80,8 @@ export function threadsOption(): Option {
 }
 
 export function createBackend(name: BackendName, threads: number | undefined, devices: number): Backend {
-  const create = BACKENDS[name];
-  const built = Object.entries(BACKENDS)
-    .filter(([, make]) => make)
-    .map(([n]) => n);
-  if (!create) throw new UsageError('BACKEND_NOT_BUILT', `backend "${name}" is not built yet; available: ${built.join(', ')}`);
   if (threads !== undefined && name !== 'wasm') throw new UsageError('THREADS', `--threads applies to the wasm backend, not "${name}"`);
-  return create(threads, devices);
+  return BACKENDS[name](threads, devices);
 }
 
 /** The file's bytes, or a UsageError that names the flag and the reason. */

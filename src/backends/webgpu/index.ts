@@ -1,0 +1,357 @@
+// The WebGPU backend: the WGSL kernels beside this file on one GPUDevice per loaded graph (so the
+// two devices of a partitioned graph are two GPUDevices, each from its own adapter request). The
+// GPU object is injected: a browser's navigator.gpu, or in Node the `webgpu` package (Dawn), which
+// needs a Vulkan driver — on a machine without a GPU, Mesa's lavapipe (scripts/install-lavapipe.sh).
+//
+// Every node's output has a buffer of its own, made at the first run of a batch size and reused by
+// every later run; flatten and dropout are views of their input. Pipelines are made at first use,
+// once per device. Weights are uploaded at load; a weight matrix larger than the device's largest storage
+// binding is kept in several buffers of whole rows.
+import { BackendError } from '../../errors.js';
+import type { Graph, GraphNode } from '../../graph/index.js';
+import type { Tensor } from '../../tensor.js';
+import { sizeOf, tensor } from '../../tensor.js';
+import type { Backend, Executor, Handle, MemoryReport } from '../backend.js';
+
+export interface WebGpuOptions {
+  /** The GPU to use; default navigator.gpu in a browser, the `webgpu` package (Dawn) in Node. */
+  readonly gpu?: GPU;
+  /** Caps the bytes one storage binding may hold (to test weight splitting); default the adapter's limit. */
+  readonly maxBindingBytes?: number;
+  /** Wait for each node's work to finish, so the runtime's per-node times are GPU times. Default false. */
+  readonly syncEachNode?: boolean;
+}
+
+// The spec's flag values, so that nothing depends on browser globals (Node has none).
+const STORAGE = 0x80;
+const UNIFORM = 0x40;
+const COPY_DST = 0x8;
+const COPY_SRC = 0x4;
+const MAP_READ = 0x1;
+const MAP_MODE_READ = 0x1;
+
+const KERNEL_FILES = ['conv', 'linear', 'maps', 'softmax'] as const;
+type KernelFile = (typeof KERNEL_FILES)[number];
+
+let nodeGpu: Promise<GPU> | undefined;
+
+/**
+ * The GPU of this environment, or a clear error saying how to get one. In Node it is made once and
+ * kept: Dawn's instance must outlive every device made from it (a collected one takes its
+ * devices' pending work down with it).
+ */
+export function defaultGpu(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return Promise.resolve(nav.gpu);
+  nodeGpu ??= import('webgpu').then(
+    ({ create }) => (create as (flags: string[]) => GPU)([]),
+    (e: Error) => {
+      nodeGpu = undefined;
+      throw new BackendError('NO_WEBGPU', `WebGPU is not available here (${e.message}); in Node it comes from the 'webgpu' package`);
+    },
+  );
+  return nodeGpu;
+}
+
+/** The adapter for people; a software one (lavapipe, llvmpipe, SwiftShader) is labelled as the CPU it runs on. */
+export function describeAdapter(info: GPUAdapterInfo): string {
+  const name = info.description || [info.vendor, info.device].filter(Boolean).join(' ') || 'unnamed adapter';
+  const software = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.description} ${info.device}`);
+  return software ? `WebGPU on software Vulkan (CPU): ${name}` : name;
+}
+
+/** Finds a GPU adapter, or fails saying how to get one (no GPU: Mesa's lavapipe). */
+export async function requestAdapter(gpu: GPU): Promise<GPUAdapter> {
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) {
+    throw new BackendError('NO_ADAPTER', 'no WebGPU adapter: this machine has no GPU or Vulkan driver; on Debian, scripts/install-lavapipe.sh installs Mesa\'s software one (lavapipe)');
+  }
+  return adapter;
+}
+
+export function webgpuBackend(options: WebGpuOptions = {}): Backend {
+  return {
+    name: 'webgpu',
+    async load(graph, params) {
+      const adapter = await requestAdapter(options.gpu ?? (await defaultGpu()));
+      const device = await adapter.requestDevice({
+        requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+      });
+      return WebGpuExecutor.create(graph, params, device, adapter.info, options);
+    },
+  };
+}
+
+const wgslCache = new Map<KernelFile, Promise<string>>();
+
+async function readWgsl(file: KernelFile): Promise<string> {
+  let text = wgslCache.get(file);
+  if (!text) {
+    const url = new URL(`./${file}.wgsl`, import.meta.url);
+    text =
+      url.protocol === 'file:'
+        ? import('node:fs/promises').then(({ readFile }) => readFile(url, 'utf8'))
+        : fetch(url).then((r) => r.text());
+    wgslCache.set(file, text);
+  }
+  return text;
+}
+
+/** A compute pipeline from WGSL, or a BackendError carrying the compiler's messages with their lines. */
+export async function compilePipeline(device: GPUDevice, code: string, entryPoint: string, label: string): Promise<GPUComputePipeline> {
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ code, label });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint }, label: `${label}:${entryPoint}` });
+  const error = await device.popErrorScope();
+  if (error) {
+    const info = await module.getCompilationInfo();
+    const messages = info.messages.filter((m) => m.type === 'error').map((m) => `${label}:${m.lineNum}:${m.linePos}: ${m.message}`);
+    throw new BackendError('WGSL', `${label} does not compile: ${messages.length ? messages.join('; ') : error.message}`);
+  }
+  return pipeline;
+}
+
+interface GpuTensor extends Handle {
+  readonly buffer: GPUBuffer;
+}
+
+/** A node's packed weights: one or more buffers of whole rows, and the bias. */
+interface NodeWeights {
+  readonly chunks: { buffer: GPUBuffer; rowBase: number; rows: number }[];
+  readonly bias: GPUBuffer;
+}
+
+class WebGpuExecutor implements Executor<GpuTensor> {
+  private readonly outputs = new Map<string, GPUBuffer>(); // `${node}@${batch}`
+  /** Compiled on first use, once per device. */
+  private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private readonly bindGroups = new Map<string, { pipeline: GPUComputePipeline; groups: GPUBindGroup[]; workgroups: [number, number, number][] }>();
+  private readback: GPUBuffer | undefined;
+  private lost: string | undefined;
+  private activationBytes = 0;
+
+  private constructor(
+    private readonly device: GPUDevice,
+    private readonly weights: ReadonlyMap<string, NodeWeights>,
+    private readonly weightBytes: number,
+    readonly details: string,
+    private readonly options: WebGpuOptions,
+  ) {
+    void device.lost.then((info) => {
+      this.lost = info.message || info.reason;
+    });
+  }
+
+  static async create(graph: Graph, params: ReadonlyMap<string, readonly Tensor[]>, device: GPUDevice, info: GPUAdapterInfo, options: WebGpuOptions): Promise<WebGpuExecutor> {
+    const maxBinding = Math.min(options.maxBindingBytes ?? Infinity, device.limits.maxStorageBufferBindingSize);
+    const weights = new Map<string, NodeWeights>();
+    let weightBytes = 0;
+    const upload = (data: Float32Array, label: string): GPUBuffer => {
+      const buffer = device.createBuffer({ size: Math.max(16, data.byteLength), usage: STORAGE | COPY_DST, label });
+      device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
+      weightBytes += data.byteLength;
+      return buffer;
+    };
+    for (const node of graph.nodes) {
+      const [w, b] = params.get(node.name) ?? [];
+      if (!w) continue;
+      const rowFloats = sizeOf(w.shape) / w.shape[0];
+      const rowsPerChunk = Math.max(1, Math.floor(maxBinding / 4 / rowFloats));
+      const chunks = [];
+      for (let row = 0; row < w.shape[0]; row += rowsPerChunk) {
+        const rows = Math.min(rowsPerChunk, w.shape[0] - row);
+        chunks.push({ buffer: upload(w.data.subarray(row * rowFloats, (row + rows) * rowFloats), `${node.name}.weight[${row}]`), rowBase: row, rows });
+      }
+      if (node.op.type === 'conv2d' && chunks.length > 1) {
+        throw new BackendError('WEIGHTS_TOO_LARGE', `${node.name}'s weights (${w.data.byteLength} bytes) exceed one storage binding (${maxBinding} bytes)`);
+      }
+      weights.set(node.name, { chunks, bias: upload(b.data, `${node.name}.bias`) });
+    }
+    return new WebGpuExecutor(device, weights, weightBytes, describeAdapter(info), options);
+  }
+
+  canFuseRelu(node: GraphNode): boolean {
+    return node.op.type === 'conv2d' || node.op.type === 'linear';
+  }
+
+  place(node: GraphNode, x: Tensor): GpuTensor {
+    this.check();
+    const buffer = this.outputBuffer(node, x.shape[0]);
+    this.device.queue.writeBuffer(buffer, 0, x.data as Float32Array<ArrayBuffer>);
+    return { shape: x.shape, buffer };
+  }
+
+  async run(node: GraphNode, inputs: readonly GpuTensor[], reluAfter: boolean): Promise<GpuTensor> {
+    this.check();
+    const [x] = inputs;
+    const n = x.shape[0];
+    const shape = [n, ...node.shape];
+    const { op } = node;
+    if (op.type === 'flatten' || op.type === 'dropout') return { shape, buffer: x.buffer }; // views
+    if (op.type === 'input' || op.type === 'transfer') throw new Error(`a${op.type === 'input' ? 'n input' : ' transfer'} node is placed by place(), not run`);
+    const y = this.outputBuffer(node, n);
+    const encoder = this.device.createCommandEncoder({ label: node.name });
+    if (op.type === 'concat' || op.type === 'slice') {
+      // per sample, contiguous blocks: buffer-to-buffer copies
+      const per = sizeOf(node.shape) * 4;
+      for (let s = 0; s < n; s++) {
+        if (op.type === 'concat') {
+          let at = s * per;
+          for (const t of inputs) {
+            const block = (sizeOf(t.shape) / n) * 4;
+            encoder.copyBufferToBuffer(t.buffer, s * block, y, at, block);
+            at += block;
+          }
+        } else {
+          const [c, ...rest] = node.inputShapes[0];
+          const inner = sizeOf(rest) * 4;
+          encoder.copyBufferToBuffer(x.buffer, (s * c + op.from) * inner, y, s * per, (op.to - op.from) * inner);
+        }
+      }
+    } else {
+      const { pipeline, groups, workgroups } = await this.bind(node, n, x.buffer, y, reluAfter);
+      const pass = encoder.beginComputePass({ label: node.name });
+      pass.setPipeline(pipeline);
+      groups.forEach((group, i) => {
+        pass.setBindGroup(0, group);
+        pass.dispatchWorkgroups(...workgroups[i]);
+      });
+      pass.end();
+    }
+    this.device.pushErrorScope('validation');
+    this.device.queue.submit([encoder.finish()]);
+    const error = await this.device.popErrorScope();
+    if (error) throw new BackendError('WEBGPU', `node "${node.name}" (${op.type}): ${error.message}`);
+    if (this.options.syncEachNode) await this.device.queue.onSubmittedWorkDone();
+    return { shape, buffer: y };
+  }
+
+  async read(h: GpuTensor): Promise<Tensor> {
+    this.check();
+    const bytes = sizeOf(h.shape) * 4;
+    if (!this.readback || this.readback.size < bytes) {
+      this.readback?.destroy();
+      this.readback = this.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST, label: 'readback' });
+    }
+    const readback = this.readback;
+    const encoder = this.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(h.buffer, 0, readback, 0, bytes);
+    this.device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(MAP_MODE_READ, 0, bytes);
+    const data = new Float32Array(readback.getMappedRange(0, bytes).slice(0));
+    readback.unmap();
+    this.check();
+    return tensor(h.shape, data);
+  }
+
+  memory(): MemoryReport {
+    return { weights: this.weightBytes, activations: this.activationBytes, scratch: 0, total: this.weightBytes + this.activationBytes };
+  }
+
+  dispose(): void {
+    this.device.destroy();
+  }
+
+  private check(): void {
+    if (this.lost !== undefined) throw new BackendError('DEVICE_LOST', `the WebGPU device was lost: ${this.lost}`);
+  }
+
+  private outputBuffer(node: GraphNode, batch: number): GPUBuffer {
+    const key = `${node.name}@${batch}`;
+    let buffer = this.outputs.get(key);
+    if (!buffer) {
+      const bytes = Math.max(16, batch * sizeOf(node.shape) * 4);
+      buffer = this.device.createBuffer({ size: bytes, usage: STORAGE | COPY_SRC | COPY_DST, label: key });
+      this.activationBytes += bytes;
+      this.outputs.set(key, buffer);
+    }
+    return buffer;
+  }
+
+  private uniform(values: readonly [number, 'u32' | 'f32'][]): GPUBuffer {
+    const data = new ArrayBuffer(Math.ceil((values.length * 4) / 16) * 16);
+    const view = new DataView(data);
+    values.forEach(([v, type], i) => (type === 'u32' ? view.setUint32(i * 4, v, true) : view.setFloat32(i * 4, v, true)));
+    const buffer = this.device.createBuffer({ size: data.byteLength, usage: UNIFORM | COPY_DST });
+    this.device.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  }
+
+  private pipeline(file: KernelFile, entry: string): Promise<GPUComputePipeline> {
+    const key = `${file}:${entry}`;
+    let made = this.pipelines.get(key);
+    if (!made) {
+      made = readWgsl(file).then((code) => compilePipeline(this.device, code, entry, `${file}.wgsl`));
+      this.pipelines.set(key, made);
+    }
+    return made;
+  }
+
+  /** The pipeline, bind groups and dispatch sizes of a node at a batch size: made once, then reused. */
+  private async bind(node: GraphNode, n: number, x: GPUBuffer, y: GPUBuffer, relu: boolean) {
+    const key = `${node.name}@${n}@${relu}`; // a node's input and output buffers are fixed per batch size
+    const cached = this.bindGroups.get(key);
+    if (cached) return cached;
+    const group = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup =>
+      this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    /** Workgroups for `count` items at 256 per group, over x and (past 65535) y. */
+    const spread = (count: number): [number, number, number] => {
+      const groups = Math.ceil(count / 256);
+      return [Math.min(groups, 65535), Math.ceil(groups / 65535), 1];
+    };
+    const u = (v: number): [number, 'u32'] => [v, 'u32'];
+    const f = (v: number): [number, 'f32'] => [v, 'f32'];
+    const { op } = node;
+    const count = n * sizeOf(node.shape);
+    let made: { pipeline: GPUComputePipeline; groups: GPUBindGroup[]; workgroups: [number, number, number][] };
+    switch (op.type) {
+      case 'conv2d': {
+        const [c, h, w] = node.inputShapes[0];
+        const [o, oh, ow] = node.shape;
+        const pipeline = await this.pipeline('conv', 'main');
+        const { chunks, bias } = this.weights.get(node.name)!;
+        const params = this.uniform([u(c), u(h), u(w), u(o), u(oh), u(ow), u(op.kernel), u(op.stride), u(op.pad), u(op.groups), u(relu ? 1 : 0)]);
+        made = { pipeline, groups: [group(pipeline, [params, x, chunks[0].buffer, bias, y])], workgroups: [[Math.ceil((oh * ow) / 64), Math.ceil(o / op.groups / 64), n * op.groups]] };
+        break;
+      }
+      case 'linear': {
+        const k = node.inputShapes[0][0];
+        const pipeline = await this.pipeline('linear', n === 1 ? 'gemv' : 'gemm');
+        const { chunks, bias } = this.weights.get(node.name)!;
+        made = {
+          pipeline,
+          groups: chunks.map((chunk) => group(pipeline, [this.uniform([u(n), u(k), u(op.out), u(chunk.rowBase), u(chunk.rows), u(relu ? 1 : 0)]), x, chunk.buffer, bias, y])),
+          workgroups: chunks.map((chunk) => (n === 1 ? [Math.min(chunk.rows, 65535), Math.ceil(chunk.rows / 65535), 1] : [Math.ceil(n / 64), Math.ceil(chunk.rows / 64), 1])),
+        };
+        break;
+      }
+      case 'relu':
+      case 'lrn':
+      case 'maxpool2d':
+      case 'avgpool2d':
+      case 'adaptiveavgpool2d': {
+        const [c, h, w] = node.inputShapes[0].length === 3 ? node.inputShapes[0] : [node.inputShapes[0][0], 1, 1];
+        const [, oh, ow] = node.shape.length === 3 ? node.shape : [0, 1, 1];
+        const entry = op.type === 'maxpool2d' ? 'maxpool' : op.type === 'relu' || op.type === 'lrn' ? op.type : 'avgpool';
+        const pipeline = await this.pipeline('maps', entry);
+        const pool = op.type === 'maxpool2d' || op.type === 'avgpool2d' ? op : { kernel: 0, stride: 0 };
+        const lrn = op.type === 'lrn' ? op : undefined;
+        const params = this.uniform([
+          u(count), u(c), u(h), u(w), u(oh), u(ow), u(pool.kernel), u(pool.stride), u(op.type === 'adaptiveavgpool2d' ? 1 : 0),
+          u(lrn?.size ?? 0), u(lrn?.groups ?? 1), f(lrn ? (lrn.alphaOverSize ? lrn.alpha / lrn.size : lrn.alpha) : 0), f(lrn?.beta ?? 0), f(lrn?.k ?? 0),
+        ]);
+        made = { pipeline, groups: [group(pipeline, [params, x, y])], workgroups: [spread(count)] };
+        break;
+      }
+      case 'softmax': {
+        const pipeline = await this.pipeline('softmax', 'main');
+        made = { pipeline, groups: [group(pipeline, [this.uniform([u(node.shape[0])]), x, y])], workgroups: [[n, 1, 1]] };
+        break;
+      }
+      default:
+        throw new Error(`no kernel binding for ${op.type}`);
+    }
+    this.bindGroups.set(key, made);
+    return made;
+  }
+}

@@ -1,0 +1,85 @@
+// What is particular to the WebGPU backend: weights split over several bindings, awkward conv
+// shapes against the reference (kept few: lavapipe runs on the CPU), and errors that are named
+// rather than silent: a shader that does not compile, a device that is gone.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { referenceBackend } from '../src/backends/reference/index.js';
+import { compilePipeline, defaultGpu, requestAdapter, webgpuBackend } from '../src/backends/webgpu/index.js';
+import { BackendError } from '../src/errors.js';
+import { Graph } from '../src/graph/index.js';
+import type { Op } from '../src/graph/index.js';
+import { loadGraph } from '../src/runtime/index.js';
+import type { Tensor } from '../src/tensor.js';
+import { sizeOf, tensor } from '../src/tensor.js';
+import { webgpuUnderTest } from './backends.js';
+import { randomData, relErr } from './oracle.js';
+import { runOp } from './run-op.js';
+
+const randomTensor = (shape: number[], seed: number): Tensor => tensor(shape, randomData(sizeOf(shape), seed));
+
+describe.skipIf(!webgpuUnderTest)('webgpu', () => {
+  it('splits a weight matrix larger than one binding into several, on the GEMV (batch 1) and the GEMM paths', async () => {
+    const small = webgpuBackend({ maxBindingBytes: 4096 }); // 10 rows of 100 floats per buffer
+    for (const n of [1, 3]) {
+      const x = randomTensor([n, 100], n);
+      const params = { weight: randomTensor([53, 100], 7), bias: randomTensor([53], 8) };
+      const expected = await runOp(referenceBackend, { type: 'linear', out: 53 }, x, params);
+      expect(relErr((await runOp(small, { type: 'linear', out: 53 }, x, params)).data, expected.data), `batch ${n}`).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
+  it('refuses conv weights larger than one binding, by name', async () => {
+    const op: Op = { type: 'conv2d', out: 8, kernel: 3, stride: 1, pad: 1, groups: 1 };
+    const params = { weight: randomTensor([8, 4, 3, 3], 1), bias: randomTensor([8], 2) };
+    await expect(runOp(webgpuBackend({ maxBindingBytes: 256 }), op, randomTensor([1, 4, 5, 5], 3), params)).rejects.toThrow(/WEIGHTS_TOO_LARGE|exceed one storage binding/);
+  });
+
+  it('convolves awkward shapes like the reference', async () => {
+    const convCase = fc
+      .record({
+        n: fc.constantFrom(1, 3),
+        groups: fc.constantFrom(1, 2, 4),
+        inPerGroup: fc.integer({ min: 1, max: 5 }),
+        outPerGroup: fc.integer({ min: 1, max: 70 }),
+        kernel: fc.integer({ min: 1, max: 11 }),
+        stride: fc.constantFrom(1, 2, 4),
+        pad: fc.integer({ min: 0, max: 3 }),
+        h: fc.integer({ min: 1, max: 23 }),
+        w: fc.integer({ min: 1, max: 23 }),
+        seed: fc.integer(),
+      })
+      .filter((c) => c.h + 2 * c.pad >= c.kernel && c.w + 2 * c.pad >= c.kernel);
+    await fc.assert(
+      fc.asyncProperty(convCase, async (c) => {
+        const out = c.groups * c.outPerGroup;
+        const x = randomTensor([c.n, c.groups * c.inPerGroup, c.h, c.w], c.seed);
+        const params = { weight: randomTensor([out, c.inPerGroup, c.kernel, c.kernel], c.seed + 1), bias: randomTensor([out], c.seed + 2) };
+        const op: Op = { type: 'conv2d', out, kernel: c.kernel, stride: c.stride, pad: c.pad, groups: c.groups };
+        const expected = await runOp(referenceBackend, op, x, params);
+        expect(relErr((await runOp(webgpuUnderTest!.backend, op, x, params)).data, expected.data)).toBeLessThanOrEqual(1e-5);
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('names a shader that does not compile, with the compiler\'s message and line', async () => {
+    const device = await (await requestAdapter(await defaultGpu())).requestDevice();
+    try {
+      const broken = '@compute @workgroup_size(1)\nfn main() {\n  let x: f32 = 1u;\n}\n';
+      const error = await compilePipeline(device, broken, 'main', 'broken.wgsl').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BackendError);
+      expect((error as BackendError).code).toBe('WGSL');
+      expect((error as BackendError).message).toMatch(/broken\.wgsl does not compile: broken\.wgsl:3:\d+: .*(f32|u32)/);
+    } finally {
+      device.destroy();
+    }
+  });
+
+  it('names a device that is gone instead of hanging', async () => {
+    const graph = new Graph([{ name: 'x', op: { type: 'input', shape: [4] } }, { name: 'r', op: { type: 'relu' } }]);
+    const session = await loadGraph(graph, webgpuUnderTest!.backend, new Map());
+    await session.dispose(); // destroys the device
+    await new Promise((resolve) => setTimeout(resolve, 50)); // device.lost settles
+    await expect(session.run(tensor([1, 4]))).rejects.toThrow(/DEVICE_LOST|device was lost/);
+  });
+});
