@@ -1,12 +1,13 @@
 // One whole-network measurement in a process of its own (thread pools, wasm flags and onnxruntime's
 // one-time thread setting never leak between systems): `system preset threads batch runs`, system
-// one of wasm, wasm-simd128, wasm-devices (2 devices on worker threads), ort-web, ort-node (bvlc
-// only). Prints one JSON line: the median and spread of ms/image over the timed runs, after one
+// one of wasm, wasm-simd128, wasm-devices (2 devices on worker threads), webgpu, webgpu-devices
+// (2 GPUDevices), ort-web, ort-node (bvlc only). Prints one JSON line: the median and spread of ms/image over the timed runs, after one
 // warm-up, the bytes that crossed devices per image, and the error of image 0's probabilities
 // against the reference backend's (bench/.cache/reference-<preset>.json).
 import { readFileSync } from 'node:fs';
 import { wasmDevicesBackend } from '../src/backends/wasm/devices.js';
 import { wasmBackend } from '../src/backends/wasm/index.js';
+import { webgpuBackend } from '../src/backends/webgpu/index.js';
 import { alexnet } from '../src/models/index.js';
 import { partition } from '../src/partition/index.js';
 import { loadGraph } from '../src/runtime/index.js';
@@ -27,13 +28,16 @@ let forward: () => Promise<Float32Array>;
 let dispose = async (): Promise<void> => {};
 let details = '';
 let transferred = 0;
-if (system.startsWith('wasm')) {
+if (system.startsWith('wasm') || system.startsWith('webgpu')) {
   const graph = alexnet({ preset });
   const weights = paperInit(graph, { seed: SEED });
-  const split = system === 'wasm-devices' ? partition(graph, { devices: 2 }) : undefined;
-  const session = split
-    ? await loadGraph(split.graph, wasmDevicesBackend({ threads }), split.shardWeights(weights))
-    : await loadGraph(graph, wasmBackend({ threads, build: system === 'wasm-simd128' ? 'simd128' : 'relaxed' }), weights);
+  const split = system.endsWith('-devices') ? partition(graph, { devices: 2 }) : undefined;
+  const backend = system.startsWith('webgpu')
+    ? webgpuBackend()
+    : split
+      ? wasmDevicesBackend({ threads })
+      : wasmBackend({ threads, build: system === 'wasm-simd128' ? 'simd128' : 'relaxed' });
+  const session = split ? await loadGraph(split.graph, backend, split.shardWeights(weights)) : await loadGraph(graph, backend, weights);
   forward = async () => {
     const result = await session.run(input);
     transferred = result.transferred.bytes / batch;

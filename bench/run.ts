@@ -36,6 +36,8 @@ const PEERS: Config[] = (quick ? [[1, 1], [2, 16]] : [[1, 1], [1, 16], [2, 1], [
 );
 // paper, the two-tower network: one device on 1 and on 2 threads, two devices on a worker each
 const DEVICES: Config[] = [1, 16].flatMap((batch) => [['wasm', 'paper', 1, batch], ['wasm', 'paper', 2, batch], ['wasm-devices', 'paper', 1, batch]] as Config[]);
+// WebGPU, one GPUDevice and two; batch 1 only, as on software Vulkan a forward takes about a second
+const WEBGPU: Config[] = [['webgpu', 'paper', 1, 1], ['webgpu-devices', 'paper', 1, 1]];
 
 console.log(`GEMM ladder${quick ? ' (quick: conv2 and conv3 only)' : ''}`);
 const ladder = await runLadder(quick);
@@ -50,8 +52,8 @@ await prepareNetworkBench();
 const PROCESSES = quick ? 1 : 3;
 const samples = new Map<string, NetworkRow[]>();
 for (let round = 0; round < PROCESSES; round++) {
-  for (const [system, preset, threads, batch] of [...PEERS, ...DEVICES]) {
-    const runs = quick ? 2 : batch === 1 ? 7 : 3;
+  for (const [system, preset, threads, batch] of [...PEERS, ...DEVICES, ...WEBGPU]) {
+    const runs = quick || system.startsWith('webgpu') ? 2 : batch === 1 ? 7 : 3;
     const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('network-child.ts', import.meta.url).pathname, system, preset, String(threads), String(batch), String(runs)], { encoding: 'utf8' });
     const row = JSON.parse(out.trim().split('\n').at(-1)!) as NetworkRow;
     if (!(row.error <= 1e-4)) throw new Error(`${system} on ${preset}: output differs from the reference backend by ${row.error}`);
@@ -119,11 +121,16 @@ function report(): string {
     '',
     '**AlexNet `paper` split over devices** (as in 2012: conv2/4/5 per tower, conv3 and the FC layers reading both; every output bit-identical to one device):',
     '',
-    '| configuration | batch | ms/image | images/s | vs 1 device, 1 thread | bytes across devices per image |',
+    '| configuration | batch | ms/image | images/s | vs wasm, 1 device, 1 thread | bytes across devices per image |',
     '|---|---|---|---|---|---|',
     ...devices.map((r) => {
       const base = devices.find((b) => b.system === 'wasm' && b.threads === 1 && b.batch === r.batch);
-      const what = r.system === 'wasm-devices' ? '2 devices, one worker and one thread each' : `1 device, ${r.threads} thread${r.threads > 1 ? 's' : ''}`;
+      const what = {
+        wasm: `wasm, 1 device, ${r.threads} thread${r.threads > 1 ? 's' : ''}`,
+        'wasm-devices': 'wasm, 2 devices, one worker and one thread each',
+        webgpu: `webgpu, 1 device (${r.details})`,
+        'webgpu-devices': 'webgpu, 2 devices on that adapter',
+      }[r.system];
       const s = r.msPerImage;
       return `| ${what} | ${r.batch} | ${s.median.toFixed(1)} [${s.min.toFixed(1)}–${s.max.toFixed(1)}] | ${(1000 / s.median).toFixed(1)} | ${ratio(r, base).toFixed(2)}x | ${r.transferredPerImage ? r.transferredPerImage.toLocaleString('en-US') : '0'} |`;
     }),

@@ -18,9 +18,9 @@ import { runOp } from './run-op.js';
 const randomTensor = (shape: number[], seed: number): Tensor => tensor(shape, randomData(sizeOf(shape), seed));
 
 describe.skipIf(!webgpuUnderTest)('webgpu', () => {
-  it('splits a weight matrix larger than one binding into several, on the GEMV (batch 1) and the GEMM paths', async () => {
+  it('splits a weight matrix larger than one binding into several, on the GEMV (batches up to 8) and the GEMM paths', async () => {
     const small = webgpuBackend({ maxBindingBytes: 4096 }); // 10 rows of 100 floats per buffer
-    for (const n of [1, 3]) {
+    for (const n of [1, 3, 11]) {
       const x = randomTensor([n, 100], n);
       const params = { weight: randomTensor([53, 100], 7), bias: randomTensor([53], 8) };
       const expected = await runOp(referenceBackend, { type: 'linear', out: 53 }, x, params);

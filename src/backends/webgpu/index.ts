@@ -31,6 +31,8 @@ const MAP_READ = 0x1;
 const MAP_MODE_READ = 0x1;
 
 const KERNEL_FILES = ['conv', 'linear', 'maps', 'softmax'] as const;
+/** Batches up to this go through linear.wgsl's gemv (its GEMV_IMAGES). */
+const GEMV_IMAGES = 8;
 type KernelFile = (typeof KERNEL_FILES)[number];
 
 let nodeGpu: Promise<GPU> | undefined;
@@ -316,12 +318,13 @@ class WebGpuExecutor implements Executor<GpuTensor> {
       }
       case 'linear': {
         const k = node.inputShapes[0][0];
-        const pipeline = await this.pipeline('linear', n === 1 ? 'gemv' : 'gemm');
+        const gemv = n <= GEMV_IMAGES;
+        const pipeline = await this.pipeline('linear', gemv ? 'gemv' : 'gemm');
         const { chunks, bias } = this.weights.get(node.name)!;
         made = {
           pipeline,
           groups: chunks.map((chunk) => group(pipeline, [this.uniform([u(n), u(k), u(op.out), u(chunk.rowBase), u(chunk.rows), u(relu ? 1 : 0)]), x, chunk.buffer, bias, y])),
-          workgroups: chunks.map((chunk) => (n === 1 ? [Math.min(chunk.rows, 65535), Math.ceil(chunk.rows / 65535), 1] : [Math.ceil(n / 64), Math.ceil(chunk.rows / 64), 1])),
+          workgroups: chunks.map((chunk) => (gemv ? [Math.min(chunk.rows, 65535), Math.ceil(chunk.rows / 65535), 1] : [Math.ceil(n / 64), Math.ceil(chunk.rows / 64), 1])),
         };
         break;
       }

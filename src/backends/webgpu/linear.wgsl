@@ -4,10 +4,11 @@
 //
 // `gemm` (batch > 1): a workgroup of 16 x 16 invocations owns a 64 (features) x 64 (images) tile
 // of y, each invocation a 4 x 4 block; K in steps of 16 through workgroup memory, as in conv.wgsl.
-// `gemv` (batch 1): a 1-row GEMM would leave 63 of 64 columns idle, and the layer is bound by
-// reading the weights anyway; instead one workgroup of 256 invocations per output feature splits
-// its row of K weights (each invocation a strided quarter-kilobyte), then adds the 256 partial
-// sums in a fixed tree, so every output is summed the same way on every run and every device.
+// `gemv` (batches up to 8): a GEMM tile of 64 images would leave most columns idle, and a small
+// batch is bound by reading the weights anyway; instead one workgroup of 256 invocations per
+// output feature splits its row of K weights (each invocation a strided share), using each weight
+// for every image as it is read, then adds the 256 partial sums of each image in a fixed tree, so
+// every output is summed the same way on every run and every device.
 
 struct Params {
   n: u32, k: u32, o: u32,
@@ -72,24 +73,30 @@ fn gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }
 
-var<workgroup> partial: array<f32, 256>;
+const GEMV_IMAGES: u32 = 8u;
+var<workgroup> partial: array<array<f32, 256>, 8>; // [image][invocation]
 
 @compute @workgroup_size(256)
 fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let f = wg.x + wg.y * 65535u; // a feature of this dispatch's rows (more than 65535 go in y)
   let t = lid.x;
-  var s = 0.0;
+  var s: array<f32, 8>;
   if (f < params.rows) {
-    for (var k = t; k < params.k; k = k + 256u) { s = fma(weight[f * params.k + k], x[k], s); }
+    for (var k = t; k < params.k; k = k + 256u) {
+      let w = weight[f * params.k + k];
+      for (var n = 0u; n < params.n; n = n + 1u) { s[n] = fma(w, x[n * params.k + k], s[n]); }
+    }
   }
-  partial[t] = s;
+  for (var n = 0u; n < GEMV_IMAGES; n = n + 1u) { partial[n][t] = s[n]; }
   workgroupBarrier();
   for (var half = 128u; half > 0u; half = half / 2u) {
-    if (t < half) { partial[t] = partial[t] + partial[t + half]; }
+    if (t < half) {
+      for (var n = 0u; n < GEMV_IMAGES; n = n + 1u) { partial[n][t] = partial[n][t] + partial[n][t + half]; }
+    }
     workgroupBarrier();
   }
-  if (t == 0u && f < params.rows) {
+  if (t < params.n && f < params.rows) {
     let o = params.rowBase + f;
-    y[o] = finish(partial[0] + bias[o]);
+    y[t * params.o + o] = finish(partial[t][0] + bias[o]);
   }
 }
