@@ -8,7 +8,9 @@ import { compilePipeline, defaultGpu, requestAdapter, webgpuBackend } from '../s
 import { BackendError } from '../src/errors.js';
 import { Graph } from '../src/graph/index.js';
 import type { Op } from '../src/graph/index.js';
-import { loadGraph } from '../src/runtime/index.js';
+import { alexnet } from '../src/models/index.js';
+import { partition } from '../src/partition/index.js';
+import { loadGraph, runGraph } from '../src/runtime/index.js';
 import type { Tensor } from '../src/tensor.js';
 import { sizeOf, tensor } from '../src/tensor.js';
 import { webgpuUnderTest } from './backends.js';
@@ -73,6 +75,17 @@ describe.skipIf(!webgpuUnderTest)('webgpu', () => {
     } finally {
       device.destroy();
     }
+  });
+
+  it('takes each device of a partitioned graph from the next of the GPUs it is given', async () => {
+    const real = await defaultGpu();
+    const asked: string[] = [];
+    const counting = (name: string): GPU => ({ ...real, requestAdapter: (o?: GPURequestAdapterOptions) => (asked.push(name), real.requestAdapter(o)) }) as GPU;
+    const graph = alexnet({ preset: 'paper', width: 0.05, classes: 4, inputSize: 67 });
+    const split = partition(graph, { devices: 2 });
+    const weights = new Map(graph.params().map((p, i) => [p.name, randomTensor([...p.shape], i)]));
+    await runGraph(split.graph, webgpuBackend({ gpus: [counting('first'), counting('second')] }), split.shardWeights(weights), randomTensor([1, 3, 67, 67], 9));
+    expect(asked).toEqual(['first', 'second']);
   });
 
   it('names a device that is gone instead of hanging', async () => {

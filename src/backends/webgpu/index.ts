@@ -14,8 +14,12 @@ import { sizeOf, tensor } from '../../tensor.js';
 import type { Backend, Executor, Handle, MemoryReport } from '../backend.js';
 
 export interface WebGpuOptions {
-  /** The GPU to use; default navigator.gpu in a browser, the `webgpu` package (Dawn) in Node. */
-  readonly gpu?: GPU;
+  /**
+   * The GPUs to request adapters from, one per load in turn (so the devices of a partitioned graph
+   * can be different GPUs: in Node, Dawn's create(['adapter=NAME']) gives each its own); default
+   * navigator.gpu in a browser, the `webgpu` package (Dawn's default adapter) in Node.
+   */
+  readonly gpus?: readonly GPU[];
   /** Caps the bytes one storage binding may hold (to test weight splitting); default the adapter's limit. */
   readonly maxBindingBytes?: number;
   /** Wait for each node's work to finish, so the runtime's per-node times are GPU times. Default false. */
@@ -72,10 +76,12 @@ export async function requestAdapter(gpu: GPU): Promise<GPUAdapter> {
 }
 
 export function webgpuBackend(options: WebGpuOptions = {}): Backend {
+  let loads = 0;
   return {
     name: 'webgpu',
     async load(graph, params) {
-      const adapter = await requestAdapter(options.gpu ?? (await defaultGpu()));
+      const gpus = options.gpus?.length ? options.gpus : [await defaultGpu()];
+      const adapter = await requestAdapter(gpus[loads++ % gpus.length]);
       const device = await adapter.requestDevice({
         requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
       });
