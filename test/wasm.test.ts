@@ -10,12 +10,13 @@ import { planArena } from '../src/backends/wasm/plan.js';
 import { winogradMatrices } from '../src/backends/wasm/winograd.js';
 import { UsageError } from '../src/errors.js';
 import { Graph } from '../src/graph/index.js';
-import type { NodeSpec, Op } from '../src/graph/index.js';
+import type { NodeSpec } from '../src/graph/index.js';
 import { alexnet } from '../src/models/index.js';
 import { runGraph } from '../src/runtime/index.js';
 import type { Tensor } from '../src/tensor.js';
 import { sizeOf, tensor } from '../src/tensor.js';
 import { randomData, relErr } from './oracle.js';
+import { convolvesAwkwardShapes } from './awkward-conv.js';
 import { runOp } from './run-op.js';
 
 const randomTensor = (shape: number[], seed: number): Tensor => tensor(shape, randomData(sizeOf(shape), seed));
@@ -26,35 +27,7 @@ describe.each(WASM_BUILDS)('wasm %s build', (build) => {
   const wasm = wasmBackend({ build, threads: 2 });
 
   it('convolves shapes that stress the tiling like the reference', async () => {
-    // channels and pixels off multiples of 4, 6 and 8 and of the 64-pixel tile; groups 1/2/4;
-    // strides 1/2/4; padding 0..3; kernels 1..11; batch 1 or 5
-    const convCase = fc
-      .record({
-        n: fc.constantFrom(1, 5),
-        groups: fc.constantFrom(1, 2, 4),
-        inPerGroup: fc.integer({ min: 1, max: 7 }),
-        outPerGroup: fc.integer({ min: 1, max: 15 }),
-        kernel: fc.integer({ min: 1, max: 11 }),
-        stride: fc.constantFrom(1, 2, 4),
-        pad: fc.integer({ min: 0, max: 3 }),
-        h: fc.integer({ min: 1, max: 29 }),
-        w: fc.integer({ min: 1, max: 29 }),
-        seed: fc.integer(),
-      })
-      .filter((c) => c.h + 2 * c.pad >= c.kernel && c.w + 2 * c.pad >= c.kernel);
-    await fc.assert(
-      fc.asyncProperty(convCase, async (c) => {
-        const out = c.groups * c.outPerGroup;
-        const x = randomTensor([c.n, c.groups * c.inPerGroup, c.h, c.w], c.seed);
-        const params = { weight: randomTensor([out, c.inPerGroup, c.kernel, c.kernel], c.seed + 1), bias: randomTensor([out], c.seed + 2) };
-        const op: Op = { type: 'conv2d', out, kernel: c.kernel, stride: c.stride, pad: c.pad, groups: c.groups };
-        const expected = await runOp(referenceBackend, op, x, params);
-        const actual = await runOp(wasm, op, x, params);
-        expect(actual.shape).toEqual(expected.shape);
-        expect(relErr(actual.data, expected.data)).toBeLessThanOrEqual(1e-5);
-      }),
-      { numRuns: 80 },
-    );
+    await convolvesAwkwardShapes(wasm, { batch: 5, maxOutPerGroup: 15, maxSize: 29, runs: 80 });
   });
 
   it('runs FC layers through the batch-1 GEMV and the batched GEMM like the reference', async () => {
