@@ -28,3 +28,7 @@ export class PartitionError extends AlexnetError {}
 export class BackendError extends AlexnetError {}
 /** A command-line usage that cannot be carried out. */
 export class UsageError extends AlexnetError {}
+/** An image file that cannot be decoded: corrupt, truncated, too large, or a format we do not read. */
+export class ImageError extends AlexnetError {}
+/** A dataset (folder, IDX files, stats file) that is missing, malformed or inconsistent. */
+export class DatasetError extends AlexnetError {}

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import type { Graph } from '../graph/index.js';
-import { checkWeights, readNpy, readSafetensors, writeFileAtomic, writeNpy } from '../io/index.js';
+import { readNpy, writeFileAtomic, writeNpy } from '../io/index.js';
 import { createRng, uniform } from '../random.js';
 import { assembleLayers, layerNodes, partition } from '../partition/index.js';
 import { loadGraph } from '../runtime/index.js';
@@ -10,7 +10,7 @@ import type { RunOptions, RunResult, Weights } from '../runtime/index.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../tensor.js';
 import { paperInit } from '../train/index.js';
-import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, positiveInt, readInputFile, seed, threadsOption } from './options.js';
+import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, positiveInt, readInputFile, readWeightsFile, seed, threadsOption, topK } from './options.js';
 import type { BackendName, ModelOptions } from './options.js';
 
 interface ForwardOptions extends ModelOptions {
@@ -68,7 +68,8 @@ async function forward(o: ForwardOptions): Promise<void> {
       // Every layer is computed before the first file is written, and each file appears whole.
       for (const [name, t] of layers) if (name !== model.input.name) await writeFileAtomic(path.join(o.dump, `${name}.npy`), writeNpy(t));
     }
-    const top = topK(first.output, 5);
+    const [n, classes] = first.output.shape;
+    const top = Array.from({ length: n }, (_, i) => topK(first.output.data.subarray(i * classes, (i + 1) * classes), 5));
     const memory = session.memory();
     if (o.json) {
       const result = {
@@ -112,9 +113,7 @@ async function loadWeights(graph: Graph, o: ForwardOptions): Promise<Weights> {
     process.stderr.write(`no --weights: using the paper's initialisation with seed ${o.seed} (an untrained network)\n`);
     return paperInit(graph, { seed: o.seed });
   }
-  const { tensors } = readSafetensors(await readInputFile(o.weights, '--weights'), o.weights);
-  checkWeights(graph.params(), tensors, o.weights);
-  return tensors;
+  return readWeightsFile(graph, o.weights, o.arch);
 }
 
 async function loadInput(graph: Graph, o: ForwardOptions): Promise<Tensor> {
@@ -127,16 +126,6 @@ async function loadInput(graph: Graph, o: ForwardOptions): Promise<Tensor> {
   }
   const x = readNpy(await readInputFile(o.input, '--input'), o.input);
   return x.shape.length === graph.input.shape.length ? tensor([1, ...x.shape], x.data) : x;
-}
-
-/** Highest first; equal probabilities keep the lower class index first. */
-function topK(prob: Tensor, k: number): { class: number; prob: number }[][] {
-  const [n, f] = prob.shape;
-  return Array.from({ length: n }, (_, i) =>
-    Array.from(prob.data.subarray(i * f, (i + 1) * f), (p, c) => ({ class: c, prob: p }))
-      .sort((a, b) => b.prob - a.prob || a.class - b.class)
-      .slice(0, k),
-  );
 }
 
 function median(values: number[]): number {

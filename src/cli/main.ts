@@ -5,9 +5,11 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { AlexnetError } from '../errors.js';
+import { classifyCommand } from './classify.js';
 import { forwardCommand } from './forward.js';
 import { infoCommand } from './info.js';
 import { initCommand } from './init.js';
+import { statsCommand } from './stats.js';
 
 // A program may set V8 flags for itself (a library must not): relaxed SIMD on Node 20, where it is
 // still behind a flag, and no baseline (Liftoff) tier, so that the wasm kernels run optimised from
@@ -23,7 +25,9 @@ const program = new Command('alexnet')
   .showHelpAfterError('(run with --help for usage)')
   .addCommand(infoCommand())
   .addCommand(initCommand())
-  .addCommand(forwardCommand());
+  .addCommand(forwardCommand())
+  .addCommand(classifyCommand())
+  .addCommand(statsCommand());
 
 try {
   await program.parseAsync();

@@ -9,6 +9,8 @@ import { wasmDevicesBackend } from '../backends/wasm/devices.js';
 import { wasmBackend } from '../backends/wasm/index.js';
 import { webgpuBackend } from '../backends/webgpu/index.js';
 import { UsageError } from '../errors.js';
+import { checkWeights, fromTorchvisionNames, readSafetensors } from '../io/index.js';
+import type { Weights } from '../runtime/index.js';
 import type { Graph } from '../graph/index.js';
 import { alexnet, PRESETS } from '../models/index.js';
 import type { AlexNetConfig, Preset } from '../models/index.js';
@@ -93,4 +95,23 @@ export async function readInputFile(file: string, flag: string): Promise<Uint8Ar
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
     throw new UsageError('READ', `cannot read ${flag} ${file}: ${why}`);
   }
+}
+
+/**
+ * Weights for `graph` from a safetensors file, in our names or in torchvision's state-dict names
+ * (`features.0.weight`, ...), checked against the model before anything runs.
+ */
+export async function readWeightsFile(graph: Graph, file: string, arch: Preset): Promise<Weights> {
+  const { tensors } = readSafetensors(await readInputFile(file, '--weights'), file);
+  const renamed = fromTorchvisionNames(tensors);
+  if (renamed && arch !== 'torchvision') throw new UsageError('ARCH', `--weights ${file} holds torchvision's AlexNet (features.N / classifier.N names); add --arch torchvision`);
+  checkWeights(graph.params(), renamed ?? tensors, file);
+  return renamed ?? tensors;
+}
+
+/** The k most probable classes, highest first; equal probabilities keep the lower class index first. */
+export function topK(probs: ArrayLike<number>, k: number): { class: number; prob: number }[] {
+  return Array.from(probs, (prob, c) => ({ class: c, prob }))
+    .sort((a, b) => b.prob - a.prob || a.class - b.class)
+    .slice(0, k);
 }

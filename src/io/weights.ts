@@ -26,3 +26,31 @@ export function checkWeights(expected: readonly ExpectedParam[], tensors: Readon
     if (bad >= 0) throw new WeightsError('NONFINITE', `${source}: tensor "${name}" holds ${t.data[bad]} at flat index ${bad}; weights must be finite`);
   }
 }
+
+// torchvision's AlexNet state dict: `features` and `classifier` are nn.Sequential, so its
+// parameters are named by position. The layers with parameters, by their Caffe names.
+const TORCHVISION_NAMES: Readonly<Record<string, string>> = {
+  'features.0': 'conv1',
+  'features.3': 'conv2',
+  'features.6': 'conv3',
+  'features.8': 'conv4',
+  'features.10': 'conv5',
+  'classifier.1': 'fc6',
+  'classifier.4': 'fc7',
+  'classifier.6': 'fc8',
+};
+
+/**
+ * Tensors named as in torchvision's state dict (`features.0.weight`, ...) renamed to ours
+ * (`conv1.weight`, ...); `undefined` when the names are not torchvision's, and names it does not
+ * know are kept, so checkWeights reports them.
+ */
+export function fromTorchvisionNames(tensors: ReadonlyMap<string, Tensor>): Map<string, Tensor> | undefined {
+  if (![...tensors.keys()].some((name) => /^(features|classifier)\.\d+\./.test(name))) return undefined;
+  return new Map(
+    [...tensors].map(([name, t]) => {
+      const [, layer, param] = /^(.*)\.(weight|bias)$/.exec(name) ?? [];
+      return [layer && TORCHVISION_NAMES[layer] ? `${TORCHVISION_NAMES[layer]}.${param}` : name, t];
+    }),
+  );
+}

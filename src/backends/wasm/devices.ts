@@ -2,11 +2,12 @@
 // graph per device of a partitioned graph (src/runtime/run.ts), so with this backend every device
 // computes on its own core, in its own WebAssembly memory, at the same time as the others: the
 // 2012 network's two towers on two workers, exchanging only the transfers' tensors.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { BackendError } from '../../errors.js';
 import type { Graph, GraphNode } from '../../graph/index.js';
 import type { Tensor } from '../../tensor.js';
 import { copyFloats, sizeOf, tensor } from '../../tensor.js';
+import { startWorker } from '../../worker.js';
 import type { Backend, Executor, Handle, MemoryReport } from '../backend.js';
 import type { DeviceRequest, DeviceWorkerData } from './device-worker.js';
 import type { WasmOptions } from './index.js';
@@ -46,7 +47,7 @@ class DeviceExecutor implements Executor {
 
   static async start(graph: Graph, params: ReadonlyMap<string, readonly Tensor[]>, options: WasmOptions): Promise<DeviceExecutor> {
     const data: DeviceWorkerData = { specs: graph.nodes.map(({ name, op, inputs, device }) => ({ name, op, inputs, device })), params: [...params], options };
-    const worker = startWorker(data);
+    const worker = startWorker(import.meta.url, './device-worker', data);
     const ready = await new Promise<{ ready: boolean; error?: string; details?: string; fusable?: string[] }>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
@@ -104,13 +105,4 @@ class DeviceExecutor implements Executor {
       this.worker.postMessage({ ...request, id });
     });
   }
-}
-
-/** From dist/ the worker is plain JavaScript; from the TypeScript sources (the tests), it registers tsx first. */
-function startWorker(workerData: DeviceWorkerData): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const script = new URL(fromSource ? './device-worker.ts' : './device-worker.js', import.meta.url);
-  if (!fromSource) return new Worker(script, { workerData });
-  const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(script.href)}); })`;
-  return new Worker(code, { eval: true, workerData });
 }
