@@ -10,10 +10,11 @@ export { linearGemm, linearGemv, packedRowsFloats, packRows } from './linear';
 export { lrn } from './lrn';
 export { avgpool, maxpool } from './pool';
 export { relu, softmax } from './elementwise';
+export { col2imImages, im2colImages, lrnBackward, sgemmPack, sgemmPackFloats, sgemmTiles } from './train';
 
 /** Bumped when an export's meaning changes; the host refuses a build with another version. */
 export function abiVersion(): i32 {
-  return 5;
+  return 6;
 }
 
 /** Rows per A panel (6 with relaxed SIMD, else 4): the host sizes packed weights with it. */

@@ -32,3 +32,5 @@ export class UsageError extends AlexnetError {}
 export class ImageError extends AlexnetError {}
 /** A dataset (folder, IDX files, stats file) that is missing, malformed or inconsistent. */
 export class DatasetError extends AlexnetError {}
+/** A training checkpoint that cannot be read back, or a run folder that cannot be resumed. */
+export class CheckpointError extends AlexnetError {}

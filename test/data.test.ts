@@ -3,7 +3,6 @@
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, openDataset, resolveDataset } from '../src/data/datasets.js';
@@ -14,6 +13,7 @@ import { computeStats, readStats, writeStats } from '../src/data/stats.js';
 import { DatasetError } from '../src/errors.js';
 import { writeSafetensors } from '../src/io/index.js';
 import { tensor } from '../src/tensor.js';
+import { idx, writeIdxDataset } from './idx.js';
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'alexnet-data-'));
 
@@ -22,25 +22,6 @@ function png(width: number, height: number, f: (c: number, y: number, x: number)
   const p = new PNG({ width, height });
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < 4; c++) p.data[(y * width + x) * 4 + c] = c === 3 ? 255 : f(c, y, x);
   return PNG.sync.write(p);
-}
-
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = 0x08;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, data]);
-}
-
-/** A Fashion-MNIST-shaped folder: n images of h x w, pixel = (7 * i + y * w + x) % 256, label i % 10. */
-function writeIdxDataset(dir: string, n: number, h: number, w: number, gz: boolean): void {
-  const images = Uint8Array.from({ length: n * h * w }, (_, j) => (7 * Math.floor(j / (h * w)) + (j % (h * w))) % 256);
-  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
-  const write = (name: string, bytes: Buffer): void => writeFileSync(path.join(dir, gz ? `${name}.gz` : name), gz ? gzipSync(bytes) : bytes);
-  for (const prefix of ['train', 't10k']) {
-    write(`${prefix}-images-idx3-ubyte`, idx([n, h, w], images));
-    write(`${prefix}-labels-idx1-ubyte`, idx([n], labels));
-  }
 }
 
 function code(f: () => unknown): string | undefined {

@@ -50,7 +50,7 @@ describe('AlexNet presets', () => {
   });
 
   it('count parameters by the closed form for any width, classes, input size and channels', () => {
-    // spatial size after conv1 (11/4, pad p1), pool, conv2 (same size), pool, conv3-5 (same), pool
+    // spatial size after conv1 (11/4; mini 5/1 pad 2), pool, conv2 (same size), pool, conv3-5 (same), pool
     const pooled = (s: number): number => Math.floor((s - 3) / 2) + 1;
     fc.assert(
       fc.property(
@@ -61,12 +61,13 @@ describe('AlexNet presets', () => {
         fc.integer({ min: 1, max: 4 }),
         (preset, width, classes, size, inChannels) => {
           const tv = preset === 'torchvision';
-          const [c1, c2, c3, c4, c5] = (tv ? [64, 192, 384, 256, 256] : [96, 256, 384, 384, 256]).map((c) => Math.max(2, 2 * Math.round((c * width) / 2)));
-          const h = Math.max(2, 2 * Math.round((4096 * width) / 2));
+          const mini = preset === 'mini';
+          const [c1, c2, c3, c4, c5] = (tv ? [64, 192, 384, 256, 256] : mini ? [24, 48, 64, 64, 48] : [96, 256, 384, 384, 256]).map((c) => Math.max(2, 2 * Math.round((c * width) / 2)));
+          const h = Math.max(2, 2 * Math.round(((mini ? 512 : 4096) * width) / 2));
           const g = tv ? 1 : 2;
-          const s5 = tv ? 6 : pooled(pooled(pooled(Math.floor((size - 11) / 4) + 1)));
+          const s5 = tv ? 6 : pooled(pooled(pooled(mini ? size : Math.floor((size - 11) / 4) + 1)));
           const expected =
-            c1 * inChannels * 121 + c1 + c2 * (c1 / g) * 25 + c2 + c3 * c2 * 9 + c3 + c4 * (c3 / g) * 9 + c4 + c5 * (c4 / g) * 9 + c5 +
+            c1 * inChannels * (mini ? 25 : 121) + c1 + c2 * (c1 / g) * 25 + c2 + c3 * c2 * 9 + c3 + c4 * (c3 / g) * 9 + c4 + c5 * (c4 / g) * 9 + c5 +
             h * c5 * s5 * s5 + h + h * h + h + classes * h + classes;
           const graph = alexnet({ preset, width, classes, inputSize: tv ? 224 : size, inChannels });
           expect(graph.paramCount()).toBe(expected);

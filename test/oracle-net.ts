@@ -3,7 +3,7 @@
 // the weights themselves. Returns every layer's output by its Caffe name.
 import * as o from './oracle.js';
 
-type Preset = 'paper' | 'bvlc' | 'torchvision';
+type Preset = 'paper' | 'bvlc' | 'torchvision' | 'mini';
 
 export function oracleAlexnet(preset: Preset, weights: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>, input: o.Arr): Map<string, o.Arr> {
   const p = (name: string): o.Arr => {
@@ -13,15 +13,17 @@ export function oracleAlexnet(preset: Preset, weights: ReadonlyMap<string, { sha
   };
   const tv = preset === 'torchvision';
   const towers = tv ? 1 : 2;
-  // [layer, stride, pad, groups] from the contract: conv1 11x11/4 (pad 2 only in torchvision), conv2 5x5 pad 2, conv3-5 3x3 pad 1
+  // [layer, stride, pad, groups] from the contract: conv1 11x11/4 (pad 2 only in torchvision; mini:
+  // 5x5 stride 1 pad 2), conv2 5x5 pad 2, conv3-5 3x3 pad 1
+  const mini = preset === 'mini';
   const convs: [string, number, number, number][] = [
-    ['conv1', 4, tv ? 2 : 0, 1],
+    ['conv1', mini ? 1 : 4, tv || mini ? 2 : 0, 1],
     ['conv2', 1, 2, towers],
     ['conv3', 1, 1, 1],
     ['conv4', 1, 1, towers],
     ['conv5', 1, 1, towers],
   ];
-  const lrn = (x: o.Arr): o.Arr => (preset === 'paper' ? o.lrn(x, 5, 1e-4, 0.75, 2, false, 2) : o.lrn(x, 5, 1e-4, 0.75, 1, true, 1));
+  const lrn = (x: o.Arr): o.Arr => (preset === 'paper' || mini ? o.lrn(x, 5, 1e-4, 0.75, 2, false, 2) : o.lrn(x, 5, 1e-4, 0.75, 1, true, 1));
   const out = new Map<string, o.Arr>();
   let x = input;
   const step = (name: string, y: o.Arr): void => {

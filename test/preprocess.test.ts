@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Image } from '../src/data/image.js';
 import { image } from '../src/data/image.js';
-import { centerCrop, crop, flipHorizontal, normalize, resize, resizeShorter, stackImages, tenCrops } from '../src/data/preprocess.js';
+import { centerCrop, crop, flipHorizontal, normalize, prepare, resize, resizeShorter, stackImages, tenCrops } from '../src/data/preprocess.js';
 import { ShapeError } from '../src/errors.js';
 
 const at = (img: Image, c: number, y: number, x: number): number => img.data[(c * img.height + y) * img.width + x];
@@ -63,12 +63,23 @@ describe('resize', () => {
     );
   });
 
-  it('growing is bilinear: an affine ramp stays affine away from the clamped border', () => {
-    const w = 6;
-    const ramp = image(1, 1, w, Float32Array.from({ length: w }, (_, x) => 10 + 3 * x));
-    const out = resize(ramp, 1, 4 * w);
-    for (let x = 2; x < 4 * w - 2; x++) expect(out.data[x]).toBeCloseTo(10 + 3 * ((x + 0.5) / 4 - 0.5), 4);
-    expect([out.data[0], out.data[4 * w - 1]]).toEqual([10, 10 + 3 * (w - 1)]);
+  it('growing is bilinear: an affine image stays affine, flat past the clamped border', () => {
+    // per axis: grow by any amount, or shrink by a whole factor (a block mean of an affine ramp is
+    // its value at the block centre); either way output i samples source (i + 0.5) · in / out − 0.5
+    const axis = fc.oneof(
+      fc.record({ from: side, extra: fc.integer({ min: 0, max: 40 }) }).map(({ from, extra }) => ({ from, to: from + extra })),
+      fc.record({ to: side, k: fc.integer({ min: 2, max: 4 }) }).map(({ to, k }) => ({ from: to * k, to })),
+    );
+    const slope = fc.double({ min: -3, max: 3, noNaN: true });
+    fc.assert(
+      fc.property(axis, axis, slope, slope, (ys, xs, b, c) => {
+        const f = (y: number, x: number): number => 100 + b * x + c * y;
+        const img = image(1, ys.from, xs.from, Float32Array.from({ length: ys.from * xs.from }, (_, i) => f(Math.floor(i / xs.from), i % xs.from)));
+        const src = (i: number, { from, to }: { from: number; to: number }): number => Math.min(Math.max(((i + 0.5) * from) / to - 0.5, 0), from - 1);
+        const out = resize(img, ys.to, xs.to);
+        for (let y = 0; y < ys.to; y++) for (let x = 0; x < xs.to; x++) expect(Math.abs(at(out, 0, y, x) - f(src(y, ys), src(x, xs)))).toBeLessThan(1e-3);
+      }),
+    );
   });
 
   it('to the same size is the identity', () => {
@@ -121,9 +132,10 @@ describe('crops and mirrors', () => {
   it('centre crop offsets round down; crops outside the image are refused', () => {
     const img = image(1, 256, 257, Float32Array.from({ length: 256 * 257 }, (_, i) => i));
     expect(centerCrop(img, 227, 227).data[0]).toBe(14 * 257 + 15);
-    for (const [t, l, h, w] of [[0, 0, 257, 1], [-1, 0, 1, 1], [0, 250, 1, 8], [0, 0, 0, 1]]) {
-      expect(() => crop(img, t, l, h, w)).toThrow(ShapeError);
+    for (const [t, l, h, w] of [[0, 0, 257, 1], [-1, 0, 1, 1], [0, 250, 1, 8], [0, 0, 0, 1], [0.5, 0, 1, 1]]) {
+      expect(() => crop(img, t, l, h, w)).toThrow(expect.objectContaining({ name: 'ShapeError', code: 'BAD_CROP' }));
     }
+    expect(() => tenCrops(img, 257)).toThrow(expect.objectContaining({ code: 'BAD_CROP' }));
   });
 });
 
@@ -139,11 +151,25 @@ describe('normalize', () => {
   it('refuses means and deviations that do not fit the image', () => {
     const img = image(3, 2, 2);
     const p = { resize: 2, crop: 2, scale: 1 };
-    expect(() => normalize(img, { ...p, mean: 'image' })).toThrow(/no/i);
-    expect(() => normalize(img, { ...p, mean: 'image' }, image(3, 2, 3))).toThrow(ShapeError);
-    expect(() => normalize(img, { ...p, mean: [1, 2] })).toThrow(ShapeError);
-    expect(() => normalize(image(1, 2, 2), { ...p, mean: [1, 2, 3] })).toThrow(ShapeError);
-    expect(() => normalize(img, { ...p, mean: [1, 2, 3], std: [1] })).toThrow(ShapeError);
+    const fault = (code: string) => expect.objectContaining({ name: 'ShapeError', code });
+    expect(() => normalize(img, { ...p, mean: 'image' })).toThrow(fault('NO_MEAN_IMAGE'));
+    expect(() => normalize(img, { ...p, mean: 'image' }, image(3, 2, 3))).toThrow(fault('MEAN_SHAPE'));
+    expect(() => normalize(img, { ...p, mean: 'image' }, image(1, 2, 2))).toThrow(fault('MEAN_SHAPE'));
+    expect(() => normalize(img, { ...p, mean: [1, 2] })).toThrow(fault('MEAN_SHAPE'));
+    expect(() => normalize(image(1, 2, 2), { ...p, mean: [1, 2, 3] })).toThrow(fault('MEAN_SHAPE'));
+    expect(() => normalize(img, { ...p, mean: [1, 2, 3], std: [1] })).toThrow(fault('STD_SHAPE'));
+  });
+
+  it('prepare: shorter side to `resize`, the centre square, then the mean', () => {
+    // 4 x 8 → 2 x 4 by 2 x 2 block means, whose centre 2 x 2 are source columns 2..5
+    const img = image(1, 4, 8, Float32Array.from({ length: 32 }, (_, i) => (i * i) % 97));
+    const blockMean = (y: number, x: number): number => [0, 1].flatMap((dy) => [0, 1].map((dx) => img.data[(2 * y + dy) * 8 + 2 * x + dx])).reduce((a, v) => a + v, 0) / 4;
+    const out = prepare(img, { resize: 2, crop: 1, scale: 0.5, mean: [3], std: [2] });
+    expect([out.channels, out.height, out.width]).toEqual([1, 2, 2]);
+    for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) expect(at(out, 0, y, x)).toBeCloseTo((blockMean(y, x + 1) * 0.5 - 3) / 2, 5);
+    const mean = image(1, 2, 2, Float32Array.of(1, 2, 3, 4));
+    const withImage = prepare(img, { resize: 2, crop: 1, scale: 1, mean: 'image' }, mean);
+    for (let y = 0; y < 2; y++) for (let x = 0; x < 2; x++) expect(at(withImage, 0, y, x)).toBeCloseTo(blockMean(y, x + 1) - (1 + 2 * y + x), 4);
   });
 
   it('stacks images into an NCHW batch, refusing mixed sizes', () => {
@@ -153,5 +179,6 @@ describe('normalize', () => {
     expect(x.shape).toEqual([2, 2, 3, 4]);
     expect(x.data[24 + 5]).toBe(-5);
     expect(() => stackImages([a, image(2, 4, 3)])).toThrow(ShapeError);
+    expect(() => stackImages([])).toThrow(ShapeError);
   });
 });

@@ -6,10 +6,12 @@ import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { AlexnetError } from '../errors.js';
 import { classifyCommand } from './classify.js';
+import { evalCommand } from './eval.js';
 import { forwardCommand } from './forward.js';
 import { infoCommand } from './info.js';
 import { initCommand } from './init.js';
 import { statsCommand } from './stats.js';
+import { trainCommand } from './train.js';
 
 // A program may set V8 flags for itself (a library must not): relaxed SIMD on Node 20, where it is
 // still behind a flag, and no baseline (Liftoff) tier, so that the wasm kernels run optimised from
@@ -27,7 +29,9 @@ const program = new Command('alexnet')
   .addCommand(initCommand())
   .addCommand(forwardCommand())
   .addCommand(classifyCommand())
-  .addCommand(statsCommand());
+  .addCommand(statsCommand())
+  .addCommand(trainCommand())
+  .addCommand(evalCommand());
 
 try {
   await program.parseAsync();

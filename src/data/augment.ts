@@ -16,8 +16,16 @@ export function randomCrop(img: Image, size: number, rng: Rng): { image: Image; 
   return { image: flipped ? flipHorizontal(cut) : cut, top, left, flipped };
 }
 
+export interface PixelMoments {
+  /** pixels added so far, over all images */
+  readonly count: number;
+  add(img: Image): void;
+  /** per-channel means and the population covariance (divided by the pixel count), C x C row-major */
+  finish(): { mean: Float64Array; covariance: Float64Array };
+}
+
 /** Per-channel means and the channel covariance over every pixel added, streaming, in float64. */
-export function pixelMoments() {
+export function pixelMoments(): PixelMoments {
   let channels = 0;
   let count = 0;
   let shift = new Float64Array(0); // the first image's means: sums around it keep their precision
@@ -47,8 +55,8 @@ export function pixelMoments() {
       }
       count += plane;
     },
-    /** Population covariance (divided by the pixel count). */
-    finish(): { mean: Float64Array; covariance: Float64Array } {
+    finish() {
+      if (!count) throw new ShapeError('NO_PIXELS', 'pixel statistics need at least one image, none was added');
       const m = Float64Array.from(sums, (s) => s / count);
       const covariance = new Float64Array(channels * channels);
       for (let a = 0; a < channels; a++) {
@@ -119,11 +127,15 @@ export function drawPcaCoefficients(rng: Rng, std = 0.1, n = 3): number[] {
 /**
  * The colour shift `Σ a_i √λ_i p_i`. The paper writes `a_i λ_i`, but λ_i is a variance, so that
  * shift would change meaning with the pixel scale (~400 levels at a = 0.1 on 0..255 pixels);
- * Krizhevsky's released data provider (cuda-convnet2's convdata.py) scales by the standard
- * deviations √λ_i, a fraction of the pixels' own spread in any units.
+ * Krizhevsky's released data provider (cuda-convnet2's convdata.py, its `color_stdevs`) scales by
+ * the standard deviations √λ_i, as do the common reimplementations: a fraction of the pixels' own
+ * spread along each component, in any units.
  */
 export function pcaColourOffset(values: Float64Array, vectors: Float64Array, a: readonly number[]): Float64Array {
   const n = values.length;
+  if (vectors.length !== n * n || a.length !== n) {
+    throw new ShapeError('PCA_SHAPE', `${n} eigenvalues need ${n * n} eigenvector components and ${n} coefficients, got ${vectors.length} and ${a.length}`);
+  }
   const offset = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const scale = a[i] * Math.sqrt(Math.max(values[i], 0)); // round-off can leave a tiny negative λ
@@ -134,8 +146,9 @@ export function pcaColourOffset(values: Float64Array, vectors: Float64Array, a: 
 
 /** `offset[c]` added to every pixel of channel c. */
 export function addColour(img: Image, offset: ArrayLike<number>): Image {
+  if (offset.length !== img.channels) throw new ShapeError('OFFSET_SHAPE', `${offset.length} colour offsets for a ${img.channels}-channel image`);
   const plane = img.height * img.width;
   const out = image(img.channels, img.height, img.width);
-  for (let i = 0; i < out.data.length; i++) out.data[i] = img.data[i] + offset[Math.floor(i / plane)];
+  for (let c = 0; c < img.channels; c++) for (let i = c * plane; i < (c + 1) * plane; i++) out.data[i] = img.data[i] + offset[c];
   return out;
 }

@@ -8,7 +8,7 @@ import type { Rng } from '../random.js';
 import { createRng } from '../random.js';
 import { addColour, drawPcaCoefficients, pcaColourOffset, randomCrop } from './augment.js';
 import type { Image } from './image.js';
-import { centerCrop, normalize, resizeShorter, tenCrops } from './preprocess.js';
+import { centerCrop, normalize, prepare, resizeShorter, tenCrops } from './preprocess.js';
 
 /** A training set's statistics, as `alexnet stats` computes them (0..255 pixel scale). */
 export interface DataStats {
@@ -49,13 +49,12 @@ export function sampleSeed(seed: number, epoch: number, index: number): number {
 /** Rescaled, centre square, colour noise (when drawn), mean subtracted: the image crops come from. */
 function square(img: Image, spec: PipelineSpec, rng: Rng | undefined): Image {
   const p = spec.preprocessing;
-  let out = centerCrop(resizeShorter(img, p.resize), p.resize, p.resize);
-  if (rng && spec.pcaStd > 0) {
-    if (!spec.stats) throw new DatasetError('NO_STATS', 'PCA colour noise needs the training set\'s statistics (`alexnet stats`)');
-    const { eigenvalues, eigenvectors } = spec.stats;
-    out = addColour(out, pcaColourOffset(eigenvalues, eigenvectors, drawPcaCoefficients(rng, spec.pcaStd, out.channels)));
-  }
-  return normalize(out, p, p.mean === 'image' ? scaledMean(spec) : undefined);
+  const mean = p.mean === 'image' ? scaledMean(spec) : undefined;
+  if (!rng || spec.pcaStd === 0) return prepare(img, p, mean);
+  if (!spec.stats) throw new DatasetError('NO_STATS', 'PCA colour noise needs the training set\'s statistics (`alexnet stats`)');
+  const { eigenvalues, eigenvectors } = spec.stats;
+  const rescaled = centerCrop(resizeShorter(img, p.resize), p.resize, p.resize);
+  return normalize(addColour(rescaled, pcaColourOffset(eigenvalues, eigenvectors, drawPcaCoefficients(rng, spec.pcaStd, rescaled.channels))), p, mean);
 }
 
 function scaledMean(spec: PipelineSpec): Image | undefined {

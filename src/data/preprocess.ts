@@ -20,8 +20,9 @@ function axisWeights(from: number, to: number): { start: Int32Array; count: Int3
   const s = from / to;
   for (let i = 0; i < to; i++) {
     if (from > to) {
-      const lo = i * s;
-      const hi = (i + 1) * s;
+      // i * from / to, not i * s: the edges of a whole-factor block land exactly on source pixels
+      const lo = (i * from) / to;
+      const hi = ((i + 1) * from) / to;
       const first = Math.floor(lo);
       const last = Math.min(Math.ceil(hi), from) - 1;
       const w = new Float64Array(last - first + 1);
@@ -47,13 +48,13 @@ export function resizeShorter(img: Image, side: number): Image {
   return resize(img, outH, outW);
 }
 
-/** Separable: rows first, then columns, each in float64 and rounded once per pass. */
+/** Separable: rows first, then columns, in float64 throughout and rounded to float32 once. */
 export function resize(img: Image, outH: number, outW: number): Image {
   const { channels: c, height: h, width: w } = img;
   if (outH === h && outW === w) return image(c, h, w, img.data.slice());
   const across = axisWeights(w, outW);
   const down = axisWeights(h, outH);
-  const mid = new Float32Array(c * h * outW);
+  const mid = new Float64Array(c * h * outW);
   for (let row = 0; row < c * h; row++) {
     for (let x = 0; x < outW; x++) {
       let sum = 0;
@@ -77,8 +78,8 @@ export function resize(img: Image, outH: number, outW: number): Image {
 }
 
 export function crop(img: Image, top: number, left: number, height: number, width: number): Image {
-  if (!(top >= 0 && left >= 0 && height > 0 && width > 0 && top + height <= img.height && left + width <= img.width)) {
-    throw new ShapeError('BAD_CROP', `a ${height}x${width} crop at (${top}, ${left}) does not fit a ${img.height}x${img.width} image`);
+  if (![top, left, height, width].every(Number.isSafeInteger) || !(top >= 0 && left >= 0 && height > 0 && width > 0 && top + height <= img.height && left + width <= img.width)) {
+    throw new ShapeError('BAD_CROP', `a ${height}x${width} crop at (${top}, ${left}) does not fit a ${img.height}x${img.width} image (whole pixels, inside it, at least 1x1)`);
   }
   const out = image(img.channels, height, width);
   for (let c = 0; c < img.channels; c++) {
@@ -134,9 +135,18 @@ export function normalize(img: Image, p: Preprocessing, meanImage?: Image): Imag
   return out;
 }
 
+/**
+ * The paper's fixed part: the shorter side rescaled to `p.resize`, the centre square kept, the mean
+ * subtracted. The crops of `p.crop` are the caller's (random in training, centre or ten in testing).
+ */
+export function prepare(img: Image, p: Preprocessing, meanImage?: Image): Image {
+  return normalize(centerCrop(resizeShorter(img, p.resize), p.resize, p.resize), p, meanImage);
+}
+
 /** [N, C, H, W] from images of one size. */
 export function stackImages(images: readonly Image[]): Tensor {
   const [first] = images;
+  if (!first) throw new ShapeError('EMPTY_BATCH', 'a batch needs at least one image, got none');
   const x = tensor([images.length, first.channels, first.height, first.width]);
   images.forEach((img, n) => {
     if (img.channels !== first.channels || img.height !== first.height || img.width !== first.width) {

@@ -2,18 +2,19 @@
 //   paper       the 2012 two-GPU network: conv2/4/5 in 2 groups, LRN per tower (k=2, alpha not / n)
 //   bvlc        Caffe's bvlc_alexnet: same convs, LRN across all maps (k=1, alpha / n)
 //   torchvision torchvision's AlexNet: no groups, no LRN, 224 input, conv1 padded, adaptive pool
+//   mini        the paper's topology sized for 28x28 grey images (Fashion-MNIST): see MINI below
 import { GraphError } from '../errors.js';
 import { Graph } from '../graph/index.js';
 import type { NodeSpec, Op } from '../graph/index.js';
 
-export const PRESETS = ['paper', 'bvlc', 'torchvision'] as const;
+export const PRESETS = ['paper', 'bvlc', 'torchvision', 'mini'] as const;
 export type Preset = (typeof PRESETS)[number];
 
 export interface AlexNetConfig {
   readonly preset: Preset;
   /** Scales every conv channel count and the hidden FC sizes (see scaleChannels). Default 1. */
   readonly width?: number;
-  /** fc8's outputs. Default 1000. */
+  /** fc8's outputs. Default 1000 (mini: 10). */
   readonly classes?: number;
   /** Side of the square input. Default 227 (paper, bvlc) or 224 (torchvision). */
   readonly inputSize?: number;
@@ -29,6 +30,12 @@ export function scaleChannels(c: number, width: number): number {
 const PAPER_CHANNELS = [96, 256, 384, 384, 256];
 const TORCHVISION_CHANNELS = [64, 192, 384, 256, 256];
 const HIDDEN = 4096;
+// mini: five convs (groups 2 on conv2/4/5), LRN after the first two, overlapping 3/2 pools, three
+// FC layers with dropout, as the paper; conv1 5x5 stride 1 (an 11x11/4 kernel would leave a 32x32
+// input 6x6 at once). 32 → 15 → 7 → 3 through the pools, so fc6 sees 3x3 maps (a 28x28 input would
+// leave 2x2), and ~1/100 of the paper's MACs.
+const MINI_CHANNELS = [24, 48, 64, 64, 48];
+const MINI_HIDDEN = 512;
 
 function positiveInt(name: string, v: number): number {
   if (!(Number.isSafeInteger(v) && v > 0)) throw new GraphError('BAD_CONFIG', `${name} must be a positive integer, got ${v}`);
@@ -40,12 +47,13 @@ export function alexnet(config: AlexNetConfig): Graph {
   if (!PRESETS.includes(preset)) throw new GraphError('BAD_CONFIG', `unknown preset "${preset}"; presets: ${PRESETS.join(', ')}`);
   const width = config.width ?? 1;
   if (!(Number.isFinite(width) && width > 0)) throw new GraphError('BAD_CONFIG', `width must be a positive number, got ${width}`);
-  const classes = positiveInt('classes', config.classes ?? 1000);
-  const size = positiveInt('inputSize', config.inputSize ?? (preset === 'torchvision' ? 224 : 227));
-  const inChannels = positiveInt('inChannels', config.inChannels ?? 3);
+  const classes = positiveInt('classes', config.classes ?? (preset === 'mini' ? 10 : 1000));
   const tv = preset === 'torchvision';
-  const [c1, c2, c3, c4, c5] = (tv ? TORCHVISION_CHANNELS : PAPER_CHANNELS).map((c) => scaleChannels(c, width));
-  const hidden = scaleChannels(HIDDEN, width);
+  const mini = preset === 'mini';
+  const size = positiveInt('inputSize', config.inputSize ?? (tv ? 224 : mini ? 32 : 227));
+  const inChannels = positiveInt('inChannels', config.inChannels ?? (mini ? 1 : 3));
+  const [c1, c2, c3, c4, c5] = (tv ? TORCHVISION_CHANNELS : mini ? MINI_CHANNELS : PAPER_CHANNELS).map((c) => scaleChannels(c, width));
+  const hidden = scaleChannels(mini ? MINI_HIDDEN : HIDDEN, width);
   const towers = tv ? 1 : 2;
 
   const conv = (out: number, kernel: number, stride: number, pad: number, groups: number): Op => ({ type: 'conv2d', out, kernel, stride, pad, groups });
@@ -53,7 +61,7 @@ export function alexnet(config: AlexNetConfig): Graph {
   const pool: Op = { type: 'maxpool2d', kernel: 3, stride: 2 };
   const dropout: Op = { type: 'dropout', p: 0.5 };
   const lrn: Op =
-    preset === 'paper'
+    preset === 'paper' || mini
       ? { type: 'lrn', size: 5, alpha: 1e-4, beta: 0.75, k: 2, alphaOverSize: false, groups: 2 }
       : { type: 'lrn', size: 5, alpha: 1e-4, beta: 0.75, k: 1, alphaOverSize: true, groups: 1 };
   const norm = (name: string): NodeSpec[] => (tv ? [] : [{ name, op: lrn }]);
@@ -62,7 +70,7 @@ export function alexnet(config: AlexNetConfig): Graph {
   // input and fc7's input, so its dropouts are drop5 (after pool5) and drop6; it has no drop7.
   const specs: NodeSpec[] = [
     { name: 'data', op: { type: 'input', shape: [inChannels, size, size] } },
-    { name: 'conv1', op: conv(c1, 11, 4, tv ? 2 : 0, 1) },
+    { name: 'conv1', op: mini ? conv(c1, 5, 1, 2, 1) : conv(c1, 11, 4, tv ? 2 : 0, 1) },
     { name: 'relu1', op: relu },
     ...norm('norm1'),
     { name: 'pool1', op: pool },

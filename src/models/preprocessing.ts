@@ -26,4 +26,7 @@ export const PREPROCESSING: Record<Preset, Preprocessing> = {
   bvlc: { resize: 256, crop: 227, scale: 1, mean: 'image' },
   // torchvision's ImageNet transforms: Resize(256), CenterCrop(224), ToTensor(), Normalize(mean, std)
   torchvision: { resize: 256, crop: 224, scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+  // 28x28 images enlarged to 36, cropped to 32 (the paper's 256 → 227 ratio), on the [0, 1] scale
+  // its fan-in initialisation expects
+  mini: { resize: 36, crop: 32, scale: 1 / 255, mean: 'image' },
 };

@@ -13,7 +13,8 @@ export const PAPER_UNIT_BIASES: ReadonlySet<string> = new Set(['conv2', 'conv4',
 
 export interface InitOptions {
   readonly seed: number;
-  readonly std?: number;
+  /** the weights' standard deviation: a number (the paper: 0.01), or 'fan-in' for √(2 / fan-in) per layer (He et al. 2015) */
+  readonly std?: number | 'fan-in';
   readonly unitBiases?: ReadonlySet<string>;
 }
 
@@ -23,7 +24,7 @@ export function paperInit(graph: Graph, { seed, std = 0.01, unitBiases = PAPER_U
   const weights = new Map<string, Tensor>();
   for (const p of graph.params()) {
     const data = new Float32Array(sizeOf(p.shape));
-    if (p.kind === 'weight') fillNormal(rng, data, 0, std);
+    if (p.kind === 'weight') fillNormal(rng, data, 0, std === 'fan-in' ? Math.sqrt(2 / (sizeOf(p.shape) / p.shape[0])) : std);
     else data.fill(unitBiases.has(p.node) ? 1 : 0);
     weights.set(p.name, tensor(p.shape, data));
   }

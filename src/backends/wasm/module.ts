@@ -7,7 +7,7 @@ export const WASM_BUILDS = ['simd128', 'relaxed'] as const;
 export type WasmBuild = (typeof WASM_BUILDS)[number];
 
 /** The kernel ABI the host is written against (assembly/index.ts abiVersion). */
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 
 /** The exports of assembly/index.ts; pointers are byte offsets, booleans 0 or 1. */
 export interface Kernels {
@@ -20,10 +20,11 @@ export interface Kernels {
   packedRowsFloats(n: number, k: number): number;
   packRows(x: number, dst: number, n: number, k: number): void;
   softmax(x: number, y: number, n: number, f: number): void;
+  sgemmPackFloats(m: number, n: number, k: number): number;
 }
 
 /** Kernels that split their work over threads: called with (...args, part, parts). */
-export const PARALLEL_KERNELS = ['conv2d', 'winograd', 'spaceToDepth', 'linearGemm', 'linearGemv', 'lrn', 'maxpool', 'avgpool', 'relu'] as const;
+export const PARALLEL_KERNELS = ['conv2d', 'winograd', 'spaceToDepth', 'linearGemm', 'linearGemv', 'lrn', 'maxpool', 'avgpool', 'relu', 'lrnBackward', 'sgemmPack', 'sgemmTiles', 'im2colImages', 'col2imImages'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 const compiled = new Map<WasmBuild, Promise<WebAssembly.Module>>();

@@ -1,0 +1,144 @@
+// `alexnet train`: the paper's recipe on a dataset, with checkpoints a killed run resumes from.
+import { Command, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { openDataset, resolveDataset } from '../data/datasets.js';
+import type { PipelineSpec } from '../data/pipeline.js';
+import { computeStats, readStats, writeStats } from '../data/stats.js';
+import { CheckpointError, UsageError } from '../errors.js';
+import { writeFileAtomic } from '../io/index.js';
+import { PREPROCESSING } from '../models/index.js';
+import { paperInit } from '../train/index.js';
+import { referenceTrainKernels, wasmTrainKernels } from '../train/kernels.js';
+import { loadCheckpoint, trainLoop } from '../train/loop.js';
+import type { Schedule } from '../train/schedule.js';
+import { startSchedule } from '../train/schedule.js';
+import { zeroVelocity } from '../train/sgd.js';
+import { addModelOptions, buildModel, positiveInt, positiveNumber, seed } from './options.js';
+import type { ModelOptions } from './options.js';
+
+interface TrainOptions extends ModelOptions {
+  data: string;
+  epochs: number;
+  batch: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: 'plateau' | 'step';
+  patience: number;
+  threshold: number;
+  stepEpochs: number;
+  init?: 'paper' | 'fan-in';
+  pcaStd: number;
+  backend: 'reference' | 'wasm';
+  workers: number;
+  threads: number;
+  seed: number;
+  out?: string;
+  resume?: string;
+}
+
+const nonNegative = (v: string): number => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new UsageError('ARG', `expected a number >= 0, got "${v}"`);
+  return n;
+};
+
+export function trainCommand(): Command {
+  return addModelOptions(new Command('train').description('train with the paper\'s recipe: SGD with momentum and weight decay, dropout, LR ÷10 on plateau'))
+    .option('--data <d>', 'an image folder (train/ and test/ subfolders), a folder of Fashion-MNIST IDX files, or "fashion-mnist"', 'fashion-mnist')
+    .option('--epochs <e>', 'epochs to complete (a resumed run continues to this many)', positiveInt, 10)
+    .option('--batch <b>', 'images per step', positiveInt, 128)
+    .option('--lr <lr>', 'initial learning rate', positiveNumber, 0.01)
+    .option('--momentum <m>', 'momentum', nonNegative, 0.9)
+    .option('--weight-decay <wd>', 'weight decay (on weights, not biases)', nonNegative, 0.0005)
+    .addOption(new Option('--schedule <s>', 'divide the LR by 10 when validation error stops improving, or every --step-epochs').choices(['plateau', 'step']).default('plateau'))
+    .option('--patience <p>', 'plateau: epochs without improvement before dividing', positiveInt, 1)
+    .option('--threshold <t>', 'plateau: the smallest drop in validation error that counts as improving', nonNegative, 0.001)
+    .option('--step-epochs <n>', 'step: divide every n epochs', positiveInt, 30)
+    .addOption(new Option('--init <kind>', 'weights: the paper\'s N(0, 0.01) with unit biases, or N(0, 2/fan-in) with zero biases (default: fan-in for mini, else paper)').choices(['paper', 'fan-in']))
+    .option('--pca-std <s>', 'standard deviation of the PCA colour-noise coefficients (0 turns it off)', nonNegative, 0.1)
+    .addOption(new Option('--backend <b>', 'kernels to train on').choices(['reference', 'wasm']).default('wasm'))
+    .option('--threads <t>', 'wasm threads for the kernels', positiveInt, os.availableParallelism())
+    .option('--workers <w>', 'prefetch worker threads', (v) => Number(positiveInt(v)), Math.max(1, Math.min(2, os.availableParallelism() - 1)))
+    .option('--seed <s>', 'seed of every random draw (init, order, augmentation, dropout)', seed, 1)
+    .option('--out <dir>', 'run folder: checkpoints, metrics.jsonl, plot.svg, weights.safetensors')
+    .option('--resume <dir>', 'continue the run in this folder from its newest checkpoint, with its saved options')
+    .action(train);
+}
+
+async function train(cli: TrainOptions, command: Command): Promise<void> {
+  const runDir = cli.resume ?? cli.out;
+  if (!runDir) throw new UsageError('NO_OUT', 'train needs --out RUN_DIR (or --resume RUN_DIR)');
+  const configFile = path.join(runDir, 'config.json');
+  let o = cli;
+  if (cli.resume) {
+    if (!existsSync(configFile)) throw new CheckpointError('NO_RUN', `--resume ${runDir}: no config.json there; is it a run folder?`);
+    const saved = JSON.parse(await readFile(configFile, 'utf8')) as TrainOptions;
+    // the saved options, except --epochs when given: a resumed run may be taken further
+    o = { ...saved, epochs: command.getOptionValueSource('epochs') === 'cli' ? cli.epochs : saved.epochs, resume: cli.resume };
+  } else if (existsSync(configFile)) {
+    throw new UsageError('RUN_EXISTS', `--out ${runDir} already holds a run; use --resume ${runDir} to continue it, or another folder`);
+  }
+  const graph = buildModel(o);
+  const [channels] = graph.input.shape;
+  if (channels !== 1 && channels !== 3) throw new UsageError('CHANNELS', `images have 1 or 3 channels; this model takes ${channels}`);
+  const trainSpec = resolveDataset(o.data, 'train');
+  const valSpec = resolveDataset(o.data, 'test');
+  const classes = (await openDataset(trainSpec)).classes;
+  if (classes.length !== graph.output.shape[0]) throw new UsageError('CLASSES', `the dataset has ${classes.length} classes and the model ${graph.output.shape[0]} outputs: pass --classes ${classes.length}`);
+  const p = PREPROCESSING[o.arch];
+  const crop = graph.input.shape[1];
+  const preprocessing = { ...p, crop, resize: crop === p.crop ? p.resize : Math.round((crop * p.resize) / p.crop) };
+  await mkdir(runDir, { recursive: true });
+  const statsFile = path.join(runDir, 'stats.safetensors');
+  if (!existsSync(statsFile)) {
+    process.stderr.write(`computing the training set's mean image and pixel PCA (${preprocessing.resize}x${preprocessing.resize})...\n`);
+    await writeFileAtomic(statsFile, writeStats(await computeStats(await openDataset(trainSpec), preprocessing.resize, channels), trainSpec.dir));
+  }
+  // read back even when just computed: a resumed run must see the same (float32) values
+  const stats = readStats(await readFile(statsFile), statsFile);
+  if (!cli.resume) {
+    await writeFileAtomic(configFile, new TextEncoder().encode(JSON.stringify({ ...o, out: undefined }, null, 2)));
+    await writeFileAtomic(path.join(runDir, 'labels.txt'), new TextEncoder().encode(`${classes.join('\n')}\n`));
+  }
+  const pipeline: PipelineSpec = { preprocessing, channels, train: true, pcaStd: o.pcaStd, stats };
+  const schedule: Schedule = o.schedule === 'step' ? { kind: 'step', every: o.stepEpochs } : { kind: 'plateau', patience: o.patience, threshold: o.threshold };
+  const init = o.init ?? (o.arch === 'mini' ? 'fan-in' : 'paper');
+  const start =
+    (await loadCheckpoint(runDir, graph)) ??
+    (() => {
+      const params = paperInit(graph, init === 'paper' ? { seed: o.seed } : { seed: o.seed, std: 'fan-in', unitBiases: new Set() });
+      return { epoch: 0, schedule: startSchedule(o.lr), params, velocity: zeroVelocity(params) };
+    })();
+  if (start.epoch >= o.epochs) {
+    process.stdout.write(`${runDir} has completed ${start.epoch} epochs already (--epochs ${o.epochs})\n`);
+    return;
+  }
+  const wasm = o.backend === 'wasm' ? await wasmTrainKernels(o.threads) : undefined;
+  const kernels = wasm ?? referenceTrainKernels;
+  process.stderr.write(`training ${o.arch} (${graph.paramCount().toLocaleString('en-US')} parameters) on ${trainSpec.dir}, ${kernels.name}, from epoch ${start.epoch + 1} to ${o.epochs}\n`);
+  await trainLoop(
+    {
+      graph,
+      kernels,
+      train: trainSpec,
+      validation: valSpec,
+      pipeline,
+      batch: o.batch,
+      epochs: o.epochs,
+      seed: o.seed,
+      workers: o.workers,
+      sgd: { momentum: o.momentum, weightDecay: o.weightDecay },
+      schedule,
+      runDir,
+      log: (line) => process.stdout.write(`${line}\n`),
+      progress: process.stderr.isTTY === true,
+    },
+    start,
+  );
+  await wasm?.release();
+  process.stdout.write(`wrote ${path.join(runDir, 'weights.safetensors')}, metrics.jsonl and plot.svg\n`);
+}

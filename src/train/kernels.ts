@@ -1,0 +1,252 @@
+// The kernels training runs on, forward and backward, behind one interface so that a test suite
+// written once checks every implementation against the reference. `referenceTrainKernels` is the
+// oracle (float64 loops). `wasmTrainKernels` does the heavy part, convolutions and FC layers, as
+// GEMMs in the wasm module (im2col / col2im + the packed micro-kernels; float32 accumulation), LRN
+// in wasm too, and max-pool in float32 TypeScript loops.
+import * as ref from '../backends/reference/kernels.js';
+import { chooseBuild, compileBuild, instantiate } from '../backends/wasm/module.js';
+import { CONTROL, ThreadPool } from '../backends/wasm/threads.js';
+import type { OpOf } from '../graph/index.js';
+import type { Shape, Tensor } from '../tensor.js';
+import { copyFloats, tensor } from '../tensor.js';
+import { conv2dBackward, linearBackward, lrnBackward, maxpool2dBackward } from './backward.js';
+
+export interface Grads {
+  readonly dx?: Tensor;
+  readonly dw: Tensor;
+  readonly db: Tensor;
+}
+
+export interface TrainKernels {
+  readonly name: string;
+  conv2d(op: OpOf<'conv2d'>, x: Tensor, w: Tensor, b: Tensor, outShape: Shape): Tensor;
+  /** `needDx` false skips the input gradient (the first layer's input is the data). */
+  conv2dBackward(op: OpOf<'conv2d'>, x: Tensor, w: Tensor, dy: Tensor, needDx: boolean): Grads;
+  linear(x: Tensor, w: Tensor, b: Tensor): Tensor;
+  linearBackward(x: Tensor, w: Tensor, dy: Tensor): Grads;
+  lrn(op: OpOf<'lrn'>, x: Tensor): Tensor;
+  lrnBackward(op: OpOf<'lrn'>, x: Tensor, dy: Tensor): Tensor;
+  maxpool2d(op: OpOf<'maxpool2d'>, x: Tensor, outShape: Shape): Tensor;
+  maxpool2dBackward(op: OpOf<'maxpool2d'>, x: Tensor, dy: Tensor): Tensor;
+}
+
+export const referenceTrainKernels: TrainKernels = {
+  name: 'reference',
+  conv2d: ref.conv2d,
+  conv2dBackward: (op, x, w, dy) => conv2dBackward(op, x, w, dy),
+  linear: ref.linear,
+  linearBackward,
+  lrn: ref.lrn,
+  lrnBackward,
+  maxpool2d: ref.maxpool2d,
+  maxpool2dBackward,
+};
+
+/**
+ * The wasm module's training exports over one shared memory, on `threads` threads (this one and
+ * the wasm backend's workers), with a bump layout per call. `release()` lets the workers go.
+ */
+export async function wasmTrainKernels(threads = 1): Promise<TrainKernels & { release(): Promise<void> }> {
+  const build = await chooseBuild();
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const module = await compileBuild(build);
+  const k = instantiate(module, memory);
+  const align = (bytes: number): number => Math.ceil(bytes / 64) * 64;
+  const control = align(k.heapBase());
+  const edges = align(control + CONTROL.BYTES);
+  const base = align(edges + threads * k.edgeBytes());
+  if (memory.buffer.byteLength < base) memory.grow(Math.ceil((base - memory.buffer.byteLength) / 65536));
+  const pool = await ThreadPool.create(module, memory, k, control, threads);
+
+  /** Byte offsets for regions of the given float counts, the memory grown to hold them all. */
+  const layout = (...floats: number[]): number[] => {
+    const offsets: number[] = [];
+    let at = base;
+    for (const f of floats) {
+      offsets.push(at);
+      at += align(f * 4);
+    }
+    const pages = Math.ceil(at / 65536) - memory.buffer.byteLength / 65536;
+    if (pages > 0) memory.grow(pages);
+    return offsets;
+  };
+  const view = (at: number, floats: number): Float32Array => new Float32Array(memory.buffer, at, floats);
+  const put = (at: number, data: Float32Array): void => copyFloats(view(at, data.length), data);
+  const read = (at: number, floats: number): Float32Array => {
+    const out = new Float32Array(floats);
+    copyFloats(out, view(at, floats));
+    return out;
+  };
+  /** C (at pc) = op(A)·op(B), A and B already in the memory. */
+  const sgemm = (pa: number, pb: number, pc: number, m: number, n: number, kk: number, transA: boolean, transB: boolean, pack: number): void => {
+    pool.run('sgemmPack', [pa, pb, m, n, kk, +transA, +transB, pack]);
+    pool.run('sgemmTiles', [pc, m, n, kk, 0, pack, edges]);
+  };
+  /** C = op(A)·op(B) on host arrays. */
+  const gemm = (a: Float32Array, b: Float32Array, m: number, n: number, kk: number, transA: boolean, transB: boolean): Float32Array => {
+    const [pa, pb, pc, pack] = layout(a.length, b.length, m * n, k.sgemmPackFloats(m, n, kk));
+    put(pa, a);
+    put(pb, b);
+    sgemm(pa, pb, pc, m, n, kk, transA, transB, pack);
+    return read(pc, m * n);
+  };
+
+  /** Per group: the columns of every image [K, N·P] in the memory, and where things are. */
+  const columns = (op: OpOf<'conv2d'>, x: Tensor, oh: number, ow: number, extra: number[]) => {
+    const [n, c, h, w] = x.shape;
+    const cg = c / op.groups;
+    const kk = cg * op.kernel * op.kernel;
+    const np = n * oh * ow;
+    const at = layout(x.data.length, kk * np, ...extra);
+    put(at[0], x.data);
+    const fill = (g: number): void => pool.run('im2colImages', [at[0], at[1], n, c, g * cg, cg, h, w, op.kernel, op.stride, op.pad, oh, ow]);
+    return { at, fill, cg, kk, np };
+  };
+
+  return {
+    name: `wasm (${build}, ${threads} thread${threads > 1 ? 's' : ''})`,
+    release: () => pool.release(),
+    conv2d(op, x, w, b, outShape) {
+      const [n, o, oh, ow] = outShape;
+      const og = o / op.groups;
+      const p = oh * ow;
+      const cg0 = x.shape[1] / op.groups;
+      const kk0 = cg0 * op.kernel * op.kernel;
+      const np0 = n * p;
+      const { at, fill, kk, np } = columns(op, x, oh, ow, [og * kk0, og * np0, k.sgemmPackFloats(og, np0, kk0)]);
+      const [, col, wg, yg, pack] = at;
+      const y = tensor(outShape);
+      for (let g = 0; g < op.groups; g++) {
+        fill(g);
+        put(wg, w.data.subarray(g * og * kk, (g + 1) * og * kk));
+        sgemm(wg, col, yg, og, np, kk, false, false, pack);
+        const out = view(yg, og * np);
+        for (let oc = 0; oc < og; oc++) {
+          const bias = b.data[g * og + oc];
+          for (let ni = 0; ni < n; ni++) {
+            const src = oc * np + ni * p;
+            const dst = (ni * o + g * og + oc) * p;
+            for (let i = 0; i < p; i++) y.data[dst + i] = out[src + i] + bias;
+          }
+        }
+      }
+      return y;
+    },
+    conv2dBackward(op, x, w, dy, needDx) {
+      const [n, o, oh, ow] = dy.shape;
+      const [, c, h, wd] = x.shape;
+      const og = o / op.groups;
+      const p = oh * ow;
+      const cg0 = c / op.groups;
+      const kk0 = cg0 * op.kernel * op.kernel;
+      const np0 = n * p;
+      const packFloats = Math.max(k.sgemmPackFloats(og, kk0, np0), k.sgemmPackFloats(kk0, np0, og));
+      const { at, fill, cg, kk, np } = columns(op, x, oh, ow, [og * kk0, og * np0, og * kk0, kk0 * np0, x.data.length, packFloats]);
+      const [, col, wg, dyg, dwg, dcol, dxAt, pack] = at;
+      const dw = tensor(w.shape);
+      const db = tensor([o]);
+      if (needDx) view(dxAt, x.data.length).fill(0);
+      for (let g = 0; g < op.groups; g++) {
+        fill(g);
+        const dyv = view(dyg, og * np);
+        for (let oc = 0; oc < og; oc++) {
+          let bias = 0;
+          for (let ni = 0; ni < n; ni++) {
+            const src = (ni * o + g * og + oc) * p;
+            for (let i = 0; i < p; i++) {
+              const v = dy.data[src + i];
+              dyv[oc * np + ni * p + i] = v;
+              bias += v;
+            }
+          }
+          db.data[g * og + oc] = bias;
+        }
+        sgemm(dyg, col, dwg, og, kk, np, false, true, pack);
+        dw.data.set(view(dwg, og * kk), g * og * kk);
+        if (!needDx) continue;
+        put(wg, w.data.subarray(g * og * kk, (g + 1) * og * kk));
+        sgemm(wg, dyg, dcol, kk, np, og, true, false, pack);
+        pool.run('col2imImages', [dcol, dxAt, n, c, g * cg, cg, h, wd, op.kernel, op.stride, op.pad, oh, ow]);
+      }
+      return { dx: needDx ? tensor(x.shape, read(dxAt, x.data.length)) : undefined, dw, db };
+    },
+    linear(x, w, b) {
+      const [n, inF] = x.shape;
+      const [o] = w.shape;
+      const y = gemm(x.data, w.data, n, o, inF, false, true);
+      for (let i = 0; i < y.length; i++) y[i] += b.data[i % o];
+      return tensor([n, o], y);
+    },
+    linearBackward(x, w, dy) {
+      const [n, inF] = x.shape;
+      const [o] = w.shape;
+      const db = tensor([o]);
+      for (let i = 0; i < dy.data.length; i++) db.data[i % o] += dy.data[i];
+      return {
+        dx: tensor(x.shape, gemm(dy.data, w.data, n, inF, o, false, false)),
+        dw: tensor(w.shape, gemm(dy.data, x.data, o, inF, n, true, false)),
+        db,
+      };
+    },
+    lrn(op, x) {
+      const [n, c, h, w] = x.shape;
+      const [px, py] = layout(x.data.length, x.data.length);
+      put(px, x.data);
+      pool.run('lrn', [px, py, n, c, h * w, op.size, lrnScale(op), op.beta, op.k, op.groups]);
+      return tensor(x.shape, read(py, x.data.length));
+    },
+    lrnBackward(op, x, dy) {
+      const [n, c, h, w] = x.shape;
+      const size = x.data.length;
+      const [px, pdy, pdx, pt] = layout(size, size, size, size);
+      put(px, x.data);
+      put(pdy, dy.data);
+      pool.run('lrnBackward', [px, pdy, pdx, pt, n, c, h * w, op.size, lrnScale(op), op.beta, op.k, op.groups]);
+      return tensor(x.shape, read(pdx, size));
+    },
+    maxpool2d: fastMaxpool,
+    maxpool2dBackward: fastMaxpoolBackward,
+  };
+}
+
+const lrnScale = (op: OpOf<'lrn'>): number => (op.alphaOverSize ? op.alpha / op.size : op.alpha);
+
+function fastMaxpool(op: OpOf<'maxpool2d'>, x: Tensor, outShape: Shape): Tensor {
+  const [n, c, h, w] = x.shape;
+  const [, , oh, ow] = outShape;
+  const y = tensor(outShape);
+  for (let m = 0; m < n * c; m++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        let best = -Infinity;
+        for (let iy = oy * op.stride; iy < oy * op.stride + op.kernel; iy++) {
+          for (let ix = ox * op.stride; ix < ox * op.stride + op.kernel; ix++) best = Math.max(best, x.data[(m * h + iy) * w + ix]);
+        }
+        y.data[(m * oh + oy) * ow + ox] = best;
+      }
+    }
+  }
+  return y;
+}
+
+/** As maxpool2dBackward, accumulating in float32. */
+function fastMaxpoolBackward(op: OpOf<'maxpool2d'>, x: Tensor, dy: Tensor): Tensor {
+  const [n, c, h, w] = x.shape;
+  const [, , oh, ow] = dy.shape;
+  const dx = tensor(x.shape);
+  for (let m = 0; m < n * c; m++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        let best = (m * h + oy * op.stride) * w + ox * op.stride;
+        for (let iy = oy * op.stride; iy < oy * op.stride + op.kernel; iy++) {
+          for (let ix = ox * op.stride; ix < ox * op.stride + op.kernel; ix++) {
+            const i = (m * h + iy) * w + ix;
+            if (x.data[i] > x.data[best]) best = i;
+          }
+        }
+        dx.data[best] += dy.data[(m * oh + oy) * ow + ox];
+      }
+    }
+  }
+  return dx;
+}
