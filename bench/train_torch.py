@@ -1,0 +1,46 @@
+# The training benchmark's peer: PyTorch (CPU) training the mini preset, the same layers as
+# src/models/alexnet.ts, on random batches; prints images/s as JSON. LRN is the paper's form per
+# tower: PyTorch's LocalResponseNorm divides alpha by n, so it gets alpha * n, once per half.
+import json, sys, time
+import torch
+from torch import nn
+
+class TowerLRN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lrn = nn.LocalResponseNorm(5, alpha=1e-4 * 5, beta=0.75, k=2.0)
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)
+        return torch.cat([self.lrn(a), self.lrn(b)], dim=1)
+
+def mini():
+    return nn.Sequential(
+        nn.Conv2d(1, 24, 5, padding=2), nn.ReLU(), TowerLRN(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(24, 48, 5, padding=2, groups=2), nn.ReLU(), TowerLRN(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(48, 64, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(64, 64, 3, padding=1, groups=2), nn.ReLU(),
+        nn.Conv2d(64, 48, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Flatten(), nn.Linear(432, 512), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, 10))
+
+def main():
+    threads, batch, steps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    model = mini()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(batch, 1, 32, 32)
+    y = torch.randint(0, 10, (batch,))
+    loss_fn = nn.CrossEntropyLoss()
+    times = []
+    for i in range(steps + 3):
+        t = time.perf_counter()
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+        if i >= 3:
+            times.append(time.perf_counter() - t)
+    times.sort()
+    print(json.dumps({"peer": f"PyTorch {torch.__version__} CPU", "threads": threads, "batch": batch, "images_per_s": batch / times[len(times) // 2]}))
+
+main()
