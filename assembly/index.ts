@@ -10,7 +10,7 @@ export { linearGemm, linearGemv, packedRowsFloats, packRows } from './linear';
 export { lrn } from './lrn';
 export { avgpool, maxpool } from './pool';
 export { relu, softmax } from './elementwise';
-export { col2imImages, im2colImages, lrnBackward, sgemmPack, sgemmPackFloats, sgemmTiles } from './train';
+export { col2imImages, im2colImages, lrnBackward, maxpoolBackward, sgemmPack, sgemmPackFloats, sgemmTiles } from './train';
 
 /** Bumped when an export's meaning changes; the host refuses a build with another version. */
 export function abiVersion(): i32 {

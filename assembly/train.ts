@@ -182,3 +182,27 @@ export function lrnBackward(x: usize, dy: usize, dx: usize, t: usize, n: i32, c:
     }
   }
 }
+
+/**
+ * Max-pool's input gradient: each output's gradient added to its window's first maximum (row-major,
+ * as the forward's scan); dx [maps, h, w] must start zeroed. Maps are independent: a share of them.
+ */
+export function maxpoolBackward(x: usize, dy: usize, dx: usize, maps: i32, h: i32, w: i32, kernel: i32, stride: i32, oh: i32, ow: i32, part: i32, parts: i32): void {
+  for (let m = shareBegin(maps, part, parts); m < shareBegin(maps, part + 1, parts); m++) {
+    const xm = x + (<usize>m * h * w << 2);
+    const dxm = dx + (<usize>m * h * w << 2);
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        let best = oy * stride * w + ox * stride;
+        for (let iy = oy * stride; iy < oy * stride + kernel; iy++) {
+          for (let ix = ox * stride; ix < ox * stride + kernel; ix++) {
+            const i = iy * w + ix;
+            if (load<f32>(xm + (<usize>i << 2)) > load<f32>(xm + (<usize>best << 2))) best = i;
+          }
+        }
+        const at = dxm + (<usize>best << 2);
+        store<f32>(at, load<f32>(at) + load<f32>(dy + ((<usize>(m * oh + oy) * ow + ox) << 2)));
+      }
+    }
+  }
+}

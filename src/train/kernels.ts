@@ -1,8 +1,8 @@
 // The kernels training runs on, forward and backward, behind one interface so that a test suite
 // written once checks every implementation against the reference. `referenceTrainKernels` is the
 // oracle (float64 loops). `wasmTrainKernels` does the heavy part, convolutions and FC layers, as
-// GEMMs in the wasm module (im2col / col2im + the packed micro-kernels; float32 accumulation), LRN
-// in wasm too, and max-pool in float32 TypeScript loops.
+// GEMMs in the wasm module (im2col / col2im + the packed micro-kernels; float32 accumulation), and
+// LRN and max-pool in wasm too, every kernel split over the threads.
 import * as ref from '../backends/reference/kernels.js';
 import { chooseBuild, compileBuild, instantiate } from '../backends/wasm/module.js';
 import { CONTROL, ThreadPool } from '../backends/wasm/threads.js';
@@ -204,49 +204,25 @@ export async function wasmTrainKernels(threads = 1): Promise<TrainKernels & { re
       pool.run('lrnBackward', [px, pdy, pdx, pt, n, c, h * w, op.size, lrnScale(op), op.beta, op.k, op.groups]);
       return tensor(x.shape, read(pdx, size));
     },
-    maxpool2d: fastMaxpool,
-    maxpool2dBackward: fastMaxpoolBackward,
+    maxpool2d(op, x, outShape) {
+      const [n, c, h, w] = x.shape;
+      const [, , oh, ow] = outShape;
+      const [px, py, rows] = layout(x.data.length, n * c * oh * ow, threads * w);
+      put(px, x.data);
+      pool.run('maxpool', [px, py, rows, n * c, h, w, op.kernel, op.stride, oh, ow]);
+      return tensor(outShape, read(py, n * c * oh * ow));
+    },
+    maxpool2dBackward(op, x, dy) {
+      const [n, c, h, w] = x.shape;
+      const [, , oh, ow] = dy.shape;
+      const [px, pdy, pdx] = layout(x.data.length, dy.data.length, x.data.length);
+      put(px, x.data);
+      put(pdy, dy.data);
+      view(pdx, x.data.length).fill(0);
+      pool.run('maxpoolBackward', [px, pdy, pdx, n * c, h, w, op.kernel, op.stride, oh, ow]);
+      return tensor(x.shape, read(pdx, x.data.length));
+    },
   };
 }
 
 const lrnScale = (op: OpOf<'lrn'>): number => (op.alphaOverSize ? op.alpha / op.size : op.alpha);
-
-function fastMaxpool(op: OpOf<'maxpool2d'>, x: Tensor, outShape: Shape): Tensor {
-  const [n, c, h, w] = x.shape;
-  const [, , oh, ow] = outShape;
-  const y = tensor(outShape);
-  for (let m = 0; m < n * c; m++) {
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        let best = -Infinity;
-        for (let iy = oy * op.stride; iy < oy * op.stride + op.kernel; iy++) {
-          for (let ix = ox * op.stride; ix < ox * op.stride + op.kernel; ix++) best = Math.max(best, x.data[(m * h + iy) * w + ix]);
-        }
-        y.data[(m * oh + oy) * ow + ox] = best;
-      }
-    }
-  }
-  return y;
-}
-
-/** As maxpool2dBackward, accumulating in float32. */
-function fastMaxpoolBackward(op: OpOf<'maxpool2d'>, x: Tensor, dy: Tensor): Tensor {
-  const [n, c, h, w] = x.shape;
-  const [, , oh, ow] = dy.shape;
-  const dx = tensor(x.shape);
-  for (let m = 0; m < n * c; m++) {
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        let best = (m * h + oy * op.stride) * w + ox * op.stride;
-        for (let iy = oy * op.stride; iy < oy * op.stride + op.kernel; iy++) {
-          for (let ix = ox * op.stride; ix < ox * op.stride + op.kernel; ix++) {
-            const i = (m * h + iy) * w + ix;
-            if (x.data[i] > x.data[best]) best = i;
-          }
-        }
-        dx.data[best] += dy.data[(m * oh + oy) * ow + ox];
-      }
-    }
-  }
-  return dx;
-}

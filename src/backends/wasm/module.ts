@@ -24,7 +24,7 @@ export interface Kernels {
 }
 
 /** Kernels that split their work over threads: called with (...args, part, parts). */
-export const PARALLEL_KERNELS = ['conv2d', 'winograd', 'spaceToDepth', 'linearGemm', 'linearGemv', 'lrn', 'maxpool', 'avgpool', 'relu', 'lrnBackward', 'sgemmPack', 'sgemmTiles', 'im2colImages', 'col2imImages'] as const;
+export const PARALLEL_KERNELS = ['conv2d', 'winograd', 'spaceToDepth', 'linearGemm', 'linearGemv', 'lrn', 'maxpool', 'avgpool', 'relu', 'lrnBackward', 'maxpoolBackward', 'sgemmPack', 'sgemmTiles', 'im2colImages', 'col2imImages'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 const compiled = new Map<WasmBuild, Promise<WebAssembly.Module>>();
