@@ -159,7 +159,7 @@ describe('reference backward against finite differences of the float64 oracle', 
 });
 
 describe('wasm training kernels against the reference', () => {
-  let wasm: TrainKernels;
+  let wasm: TrainKernels; // 1 thread
   const ref = referenceTrainKernels;
   beforeAll(async () => {
     wasm = await wasmTrainKernels();
@@ -189,6 +189,24 @@ describe('wasm training kernels against the reference', () => {
         for (const key of ['dx', 'dw', 'db'] as const) expect(relErr(gw[key]!.data, gr[key]!.data), key).toBeLessThan(TOL);
       }),
     );
+  });
+
+  it('give the same bits on 1 and 2 threads (every share is a whole output unit)', async () => {
+    const two = await wasmTrainKernels(2);
+    try {
+      fc.assert(
+        fc.property(convArb, (c) => {
+          const { op, x, w, dy } = convCase(c);
+          const [a, b] = [wasm.conv2dBackward(op, x, w, dy, true), two.conv2dBackward(op, x, w, dy, true)];
+          for (const key of ['dx', 'dw', 'db'] as const) expect(b[key]!.data, key).toEqual(a[key]!.data);
+          const lrn = lrnOp({ size: 5, alphaOverSize: false, k: 2, groups: 1 });
+          expect(two.lrnBackward(lrn, x, x).data).toEqual(wasm.lrnBackward(lrn, x, x).data);
+        }),
+        { numRuns: 30 },
+      );
+    } finally {
+      await two.release();
+    }
   });
 
   it('LRN and max-pool forward and backward', () => {
