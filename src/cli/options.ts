@@ -45,9 +45,9 @@ export function addModelOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--arch <preset>', 'AlexNet preset').choices(PRESETS).default('paper'))
     .option('--width <w>', 'scale every conv channel count and the hidden FC sizes by w', positiveNumber)
-    .option('--classes <n>', 'outputs of fc8 (default 1000)', positiveInt)
-    .option('--size <s>', 'side of the square input (default 227, torchvision 224)', positiveInt)
-    .option('--in-channels <k>', 'input channels (default 3)', positiveInt);
+    .option('--classes <n>', 'outputs of fc8 (default 1000; mini 10)', positiveInt)
+    .option('--size <s>', 'side of the square input (default 227; torchvision 224, mini 32)', positiveInt)
+    .option('--in-channels <k>', 'input channels (default 3; mini 1)', positiveInt);
 }
 
 export function modelConfig(o: ModelOptions): AlexNetConfig {
