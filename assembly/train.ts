@@ -10,36 +10,32 @@ export function sgemmPackFloats(m: i32, n: i32, k: i32): i32 {
 }
 
 /**
- * For C[m x n] = A·B: A (m x k, or k x m when transA) into MR-row panels [k x MR] and B (k x n, or
- * n x k when transB) into 8-column panels [k x 8], zero-padded, both row-major, into `pack`; a
- * share of the panels of each.
+ * Rows of a rows x k matrix M into panels of `width` rows stored k-major ([k x width]), zero rows
+ * past the end; M[i][p] is at p·rows + i when `transposed`, else at i·k + p. A share of the panels.
+ */
+function packPanels(src: usize, dst: usize, rows: i32, k: i32, width: i32, transposed: bool, part: i32, parts: i32): void {
+  const panels = (rows + width - 1) / width;
+  for (let panel = shareBegin(panels, part, parts); panel < shareBegin(panels, part + 1, parts); panel++) {
+    const i0 = panel * width;
+    const out = dst + (<usize>i0 * k << 2);
+    for (let p = 0; p < k; p++) {
+      for (let r = 0; r < width; r++) {
+        const i = i0 + r;
+        const v: f32 = i < rows ? load<f32>(src + ((transposed ? <usize>p * rows + i : <usize>i * k + p) << 2)) : 0;
+        store<f32>(out + ((<usize>p * width + r) << 2), v);
+      }
+    }
+  }
+}
+
+/**
+ * For C[m x n] = A·B: A (m x k, or k x m when transA) into MR-row panels and B (k x n, or n x k when
+ * transB) into 8-column panels, both [k x panel width], into `pack`. B's column panels are row
+ * panels of Bᵀ, whose layout is B's with the transposition flipped.
  */
 export function sgemmPack(a: usize, b: usize, m: i32, n: i32, k: i32, transA: bool, transB: bool, pack: usize, part: i32, parts: i32): void {
-  const packedB = pack + (<usize>(((m + MR - 1) / MR) * MR * k) << 2);
-  const aPanels = (m + MR - 1) / MR;
-  const bPanels = (n + NR - 1) / NR;
-  for (let panel = shareBegin(aPanels, part, parts); panel < shareBegin(aPanels, part + 1, parts); panel++) {
-    const i0 = panel * MR;
-    const dst = pack + (<usize>i0 * k << 2);
-    for (let p = 0; p < k; p++) {
-      for (let r = 0; r < MR; r++) {
-        const i = i0 + r;
-        const v: f32 = i < m ? load<f32>(a + ((transA ? <usize>p * m + i : <usize>i * k + p) << 2)) : 0;
-        store<f32>(dst + ((<usize>p * MR + r) << 2), v);
-      }
-    }
-  }
-  for (let panel = shareBegin(bPanels, part, parts); panel < shareBegin(bPanels, part + 1, parts); panel++) {
-    const j0 = panel * NR;
-    const dst = packedB + (<usize>j0 * k << 2);
-    for (let p = 0; p < k; p++) {
-      for (let t = 0; t < NR; t++) {
-        const j = j0 + t;
-        const v: f32 = j < n ? load<f32>(b + ((transB ? <usize>j * k + p : <usize>p * n + j) << 2)) : 0;
-        store<f32>(dst + ((<usize>p * NR + t) << 2), v);
-      }
-    }
-  }
+  packPanels(a, pack, m, k, MR, transA, part, parts);
+  packPanels(b, pack + (<usize>(((m + MR - 1) / MR) * MR * k) << 2), n, k, NR, !transB, part, parts);
 }
 
 /**

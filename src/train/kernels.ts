@@ -91,13 +91,16 @@ export async function wasmTrainKernels(threads = 1): Promise<TrainKernels & { re
     return read(pc, m * n);
   };
 
-  /** Per group: the columns of every image [K, N·P] in the memory, and where things are. */
-  const columns = (op: OpOf<'conv2d'>, x: Tensor, oh: number, ow: number, extra: number[]) => {
+  /**
+   * x in the memory with room for one group's columns of every image [K, N·P] and the regions
+   * `extra(K, N·P)` sizes; `fill(g)` writes group g's columns.
+   */
+  const columns = (op: OpOf<'conv2d'>, x: Tensor, oh: number, ow: number, extra: (kk: number, np: number) => number[]) => {
     const [n, c, h, w] = x.shape;
     const cg = c / op.groups;
     const kk = cg * op.kernel * op.kernel;
     const np = n * oh * ow;
-    const at = layout(x.data.length, kk * np, ...extra);
+    const at = layout(x.data.length, kk * np, ...extra(kk, np));
     put(at[0], x.data);
     const fill = (g: number): void => pool.run('im2colImages', [at[0], at[1], n, c, g * cg, cg, h, w, op.kernel, op.stride, op.pad, oh, ow]);
     return { at, fill, cg, kk, np };
@@ -110,10 +113,7 @@ export async function wasmTrainKernels(threads = 1): Promise<TrainKernels & { re
       const [n, o, oh, ow] = outShape;
       const og = o / op.groups;
       const p = oh * ow;
-      const cg0 = x.shape[1] / op.groups;
-      const kk0 = cg0 * op.kernel * op.kernel;
-      const np0 = n * p;
-      const { at, fill, kk, np } = columns(op, x, oh, ow, [og * kk0, og * np0, k.sgemmPackFloats(og, np0, kk0)]);
+      const { at, fill, kk, np } = columns(op, x, oh, ow, (kk, np) => [og * kk, og * np, k.sgemmPackFloats(og, np, kk)]);
       const [, col, wg, yg, pack] = at;
       const y = tensor(outShape);
       for (let g = 0; g < op.groups; g++) {
@@ -137,11 +137,7 @@ export async function wasmTrainKernels(threads = 1): Promise<TrainKernels & { re
       const [, c, h, wd] = x.shape;
       const og = o / op.groups;
       const p = oh * ow;
-      const cg0 = c / op.groups;
-      const kk0 = cg0 * op.kernel * op.kernel;
-      const np0 = n * p;
-      const packFloats = Math.max(k.sgemmPackFloats(og, kk0, np0), k.sgemmPackFloats(kk0, np0, og));
-      const { at, fill, cg, kk, np } = columns(op, x, oh, ow, [og * kk0, og * np0, og * kk0, kk0 * np0, x.data.length, packFloats]);
+      const { at, fill, cg, kk, np } = columns(op, x, oh, ow, (kk, np) => [og * kk, og * np, og * kk, kk * np, x.data.length, Math.max(k.sgemmPackFloats(og, kk, np), k.sgemmPackFloats(kk, np, og))]);
       const [, col, wg, dyg, dwg, dcol, dxAt, pack] = at;
       const dw = tensor(w.shape);
       const db = tensor([o]);
