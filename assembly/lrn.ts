@@ -4,7 +4,7 @@ import { shareBegin } from './gemm';
 
 /** d^-0.75 as 1 / (√d · √√d): two correctly rounded square roots instead of a pow per pixel. */
 @inline
-function rsqrt34(d: v128): v128 {
+export function rsqrt34(d: v128): v128 {
   const r = f32x4.sqrt(d);
   return f32x4.div(f32x4.splat(1), f32x4.mul(r, f32x4.sqrt(r)));
 }

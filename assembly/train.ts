@@ -3,6 +3,7 @@
 // of its gradients are GEMMs: Y = W·col, dW = dY·colᵀ, dcol = Wᵀ·dY then col2im. Each kernel
 // takes its share (part of parts) of the work; packing and tiles are separate calls.
 import { EDGE_BYTES, micro4x8, micro6x8, MR, NR, shareBegin, ZEROS } from './gemm';
+import { rsqrt34 } from './lrn';
 
 /** Floats sgemmPack writes: the packed copies of A and B. */
 export function sgemmPackFloats(m: i32, n: i32, k: i32): i32 {
@@ -139,20 +140,40 @@ function col2im(col: usize, x: usize, c: i32, h: i32, w: i32, k: i32, s: i32, p:
  * LRN's input gradient, x, dy, dx [n, c, hw], with `t` scratch of n·c·hw floats. With
  * D_c = k + s Σ_{j∈W(c)} x_j², y_c = x_c D_c^-β and symmetric windows:
  * dx_j = dy_j D_j^-β − 2sβ x_j Σ_{c∈W(j)} t_c, t_c = dy_c x_c D_c^(-β-1).
- * Pass 1 writes D^-β into dx and t; pass 2 finishes dx; a share of the images. Scalar, with the
- * two powers as square roots when β = 0.75.
+ * Pass 1 writes D^-β into dx and t; pass 2 finishes dx; a share of the images. Four pixels at a
+ * time (the powers as square roots when β = 0.75, as the forward), the remainder one by one.
  */
 export function lrnBackward(x: usize, dy: usize, dx: usize, t: usize, n: i32, c: i32, hw: i32, size: i32, scale: f32, beta: f32, k: f32, groups: i32, part: i32, parts: i32): void {
   const half = size >> 1;
   const perGroup = c / groups;
   const fast = beta == 0.75;
+  const coef: f32 = 2 * scale * beta;
+  const vk = f32x4.splat(k);
+  const vscale = f32x4.splat(scale);
+  const vcoef = f32x4.splat(coef);
   for (let image = shareBegin(n, part, parts); image < shareBegin(n, part + 1, parts); image++) {
     const base = <usize>image * c * hw;
+    // pass 1: dx holds D^-β for now, t = dy·x·D^(-β-1); four pixels at a time, then the rest
     for (let ci = 0; ci < c; ci++) {
       const lo = (ci / perGroup) * perGroup;
       const first = max(lo, ci - half);
       const last = min(lo + perGroup - 1, ci + half);
-      for (let i = 0; i < hw; i++) {
+      let i = 0;
+      if (fast) {
+        for (; i + 4 <= hw; i += 4) {
+          let sum = f32x4.splat(0);
+          for (let j = first; j <= last; j++) {
+            const a = v128.load(x + ((base + <usize>j * hw + i) << 2));
+            sum = f32x4.add(sum, f32x4.mul(a, a));
+          }
+          const d = f32x4.add(vk, f32x4.mul(vscale, sum));
+          const p = rsqrt34(d);
+          const at = (base + <usize>ci * hw + i) << 2;
+          v128.store(dx + at, p);
+          v128.store(t + at, f32x4.div(f32x4.mul(f32x4.mul(v128.load(dy + at), v128.load(x + at)), p), d));
+        }
+      }
+      for (; i < hw; i++) {
         let sum: f32 = 0;
         for (let j = first; j <= last; j++) {
           const a = load<f32>(x + ((base + <usize>j * hw + i) << 2));
@@ -165,15 +186,23 @@ export function lrnBackward(x: usize, dy: usize, dx: usize, t: usize, n: i32, c:
         store<f32>(t + at, (load<f32>(dy + at) * load<f32>(x + at) * p) / d);
       }
     }
+    // pass 2: dx_j = dy_j·D_j^-β − 2sβ·x_j·Σ_{c∈W(j)} t_c
     for (let cj = 0; cj < c; cj++) {
       const lo = (cj / perGroup) * perGroup;
       const first = max(lo, cj - half);
       const last = min(lo + perGroup - 1, cj + half);
-      for (let i = 0; i < hw; i++) {
+      let i = 0;
+      for (; i + 4 <= hw; i += 4) {
+        let cross = f32x4.splat(0);
+        for (let ci = first; ci <= last; ci++) cross = f32x4.add(cross, v128.load(t + ((base + <usize>ci * hw + i) << 2)));
+        const at = (base + <usize>cj * hw + i) << 2;
+        v128.store(dx + at, f32x4.sub(f32x4.mul(v128.load(dy + at), v128.load(dx + at)), f32x4.mul(f32x4.mul(vcoef, v128.load(x + at)), cross)));
+      }
+      for (; i < hw; i++) {
         let cross: f32 = 0;
         for (let ci = first; ci <= last; ci++) cross += load<f32>(t + ((base + <usize>ci * hw + i) << 2));
         const at = (base + <usize>cj * hw + i) << 2;
-        store<f32>(dx + at, load<f32>(dy + at) * load<f32>(dx + at) - 2 * scale * beta * load<f32>(x + at) * cross);
+        store<f32>(dx + at, load<f32>(dy + at) * load<f32>(dx + at) - coef * load<f32>(x + at) * cross);
       }
     }
   }
@@ -190,10 +219,15 @@ export function maxpoolBackward(x: usize, dy: usize, dx: usize, maps: i32, h: i3
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
         let best = oy * stride * w + ox * stride;
+        let top = load<f32>(xm + (<usize>best << 2));
         for (let iy = oy * stride; iy < oy * stride + kernel; iy++) {
           for (let ix = ox * stride; ix < ox * stride + kernel; ix++) {
             const i = iy * w + ix;
-            if (load<f32>(xm + (<usize>i << 2)) > load<f32>(xm + (<usize>best << 2))) best = i;
+            const v = load<f32>(xm + (<usize>i << 2));
+            if (v > top) {
+              top = v;
+              best = i;
+            }
           }
         }
         const at = dxm + (<usize>best << 2);

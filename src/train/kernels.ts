@@ -1,9 +1,11 @@
 // The kernels training runs on, forward and backward, behind one interface so that a test suite
 // written once checks every implementation against the reference. `referenceTrainKernels` is the
-// oracle (float64 loops). `wasmTrainKernels` does the heavy part, convolutions and FC layers, as
-// GEMMs in the wasm module (im2col / col2im + the packed micro-kernels; float32 accumulation), and
-// LRN and max-pool in wasm too, every kernel split over the threads.
+// oracle (float64 loops). `wasmTrainKernels` does the heavy part in the wasm module: the conv
+// forward is the inference backend's kernel, the conv gradients and FC layers are GEMMs (im2col /
+// col2im + the packed micro-kernels; float32 accumulation), LRN and max-pool are wasm too, every
+// kernel split over the threads.
 import * as ref from '../backends/reference/kernels.js';
+import { packPanels } from '../backends/wasm/index.js';
 import { chooseBuild, compileBuild, instantiate } from '../backends/wasm/module.js';
 import { CONTROL, ThreadPool } from '../backends/wasm/threads.js';
 import type { OpOf } from '../graph/index.js';
@@ -57,6 +59,7 @@ export async function wasmTrainKernels(threads = 1): Promise<TrainKernels & { re
   const base = align(edges + threads * k.edgeBytes());
   if (memory.buffer.byteLength < base) memory.grow(Math.ceil((base - memory.buffer.byteLength) / 65536));
   const pool = await ThreadPool.create(module, memory, k, control, threads);
+  const mr = k.panelRows();
 
   /** Byte offsets for regions of the given float counts, the memory grown to hold them all. */
   const layout = (...floats: number[]): number[] => {
@@ -110,27 +113,22 @@ export async function wasmTrainKernels(threads = 1): Promise<TrainKernels & { re
     name: `wasm (${build}, ${threads} thread${threads > 1 ? 's' : ''})`,
     release: () => pool.release(),
     conv2d(op, x, w, b, outShape) {
-      const [n, o, oh, ow] = outShape;
+      // the inference backend's kernel: im2col tiles straight into packed panels, NCHW out with
+      // the bias; only the weights are packed anew, as they change every step
+      const [n, c, h, wd] = x.shape;
+      const [, o, oh, ow] = outShape;
       const og = o / op.groups;
-      const p = oh * ow;
-      const { at, fill, kk, np } = columns(op, x, oh, ow, (kk, np) => [og * kk, og * np, k.sgemmPackFloats(og, np, kk)]);
-      const [, col, wg, yg, pack] = at;
-      const y = tensor(outShape);
+      const cg = c / op.groups;
+      const kk = cg * op.kernel * op.kernel;
+      const groupFloats = Math.ceil(og / mr) * mr * (kk + 1);
+      const [px, pw, py, scratch] = layout(x.data.length, op.groups * groupFloats, n * o * oh * ow, threads * k.convScratchFloats(cg, h, wd, op.kernel, op.pad));
+      put(px, x.data);
+      const packed = view(pw, op.groups * groupFloats);
       for (let g = 0; g < op.groups; g++) {
-        fill(g);
-        put(wg, w.data.subarray(g * og * kk, (g + 1) * og * kk));
-        sgemm(wg, col, yg, og, np, kk, false, false, pack);
-        const out = view(yg, og * np);
-        for (let oc = 0; oc < og; oc++) {
-          const bias = b.data[g * og + oc];
-          for (let ni = 0; ni < n; ni++) {
-            const src = oc * np + ni * p;
-            const dst = (ni * o + g * og + oc) * p;
-            for (let i = 0; i < p; i++) y.data[dst + i] = out[src + i] + bias;
-          }
-        }
+        packPanels(w.data.subarray(g * og * kk, (g + 1) * og * kk), b.data.subarray(g * og, (g + 1) * og), og, kk, mr, packed.subarray(g * groupFloats, (g + 1) * groupFloats));
       }
-      return y;
+      pool.run('conv2d', [px, pw, py, scratch, edges, n, c, h, wd, o, op.kernel, op.stride, op.pad, op.groups, oh, ow, 0]);
+      return tensor(outShape, read(py, n * o * oh * ow));
     },
     conv2dBackward(op, x, w, dy, needDx) {
       const [n, o, oh, ow] = dy.shape;

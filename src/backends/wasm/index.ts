@@ -52,7 +52,7 @@ export function wasmBackend(options: WasmOptions = {}): Backend {
 const align = (n: number, to = 64): number => Math.ceil(n / to) * to;
 
 /** Packs a row-major [rows x k] matrix and its biases into panels of `mr` rows: [mr biases][k x mr], zero-padded (assembly/gemm.ts). */
-function packPanels(w: Float32Array, bias: Float32Array, rows: number, k: number, mr: number, out: Float32Array): void {
+export function packPanels(w: Float32Array, bias: Float32Array, rows: number, k: number, mr: number, out: Float32Array): void {
   const panelFloats = mr * (k + 1);
   for (let r = 0; r < rows; r++) {
     const panel = Math.floor(r / mr) * panelFloats;
