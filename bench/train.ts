@@ -1,7 +1,10 @@
 // The training benchmark: images/s of one SGD step (forward, backward, update) of the mini preset
-// at batch 128, on the wasm training kernels with 1 and 2 threads, against PyTorch (CPU) training
-// the same layers with 1 and 2 threads, all in this run. Each process reports the median step time
-// of 10 steps after 3 warm-up steps; each figure is the median of 3 such processes.
+// at batch 128, on the wasm training kernels with 1 and 2 threads and split over 2 emulated devices
+// with 1 thread each, against PyTorch (CPU) training the same layers with 1 and 2 threads, all in
+// this run. The emulated devices take turns on one thread, so their row shows what the split costs
+// (copies for transfers, GEMMs half as wide) and is compared with PyTorch on 1 thread. Each process
+// reports the median step time of 10 steps after 3 warm-up steps; each figure is the median of 3
+// such processes.
 // Run: npx tsx bench/train.ts   (PyTorch: Debian's python3-torch; its rows are left out without it)
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +15,7 @@ import { tensor } from '../src/tensor.js';
 import { paperInit } from '../src/train/index.js';
 import { wasmTrainKernels } from '../src/train/kernels.js';
 import { TrainingNetwork } from '../src/train/network.js';
+import { PartitionedTrainingNetwork } from '../src/train/partitioned.js';
 import { sgdStep, zeroVelocity } from '../src/train/sgd.js';
 import { machine, setWasmFlags, spread } from './common.js';
 
@@ -21,10 +25,10 @@ const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const STEPS = 10;
 
 /** One configuration, in this process: the median images/s. */
-async function ours(threads: number): Promise<number> {
+async function ours(threads: number, devices: number): Promise<number> {
   const graph = alexnet({ preset: 'mini' });
-  const kernels = await wasmTrainKernels(threads);
-  const net = new TrainingNetwork(graph, kernels);
+  const kernels = await Promise.all(Array.from({ length: devices }, () => wasmTrainKernels(threads)));
+  const net = devices > 1 ? new PartitionedTrainingNetwork(graph, kernels) : new TrainingNetwork(graph, kernels[0]);
   const params = paperInit(graph, { seed: 1, std: 'fan-in', unitBiases: new Set() });
   const velocity = zeroVelocity(params);
   const rng = createRng(2);
@@ -36,13 +40,13 @@ async function ours(threads: number): Promise<number> {
     sgdStep(params, net.step(x, labels, params, rng).grads, velocity, 0.01);
     if (i >= 3) times.push(performance.now() - t);
   }
-  await kernels.release();
+  await Promise.all(kernels.map((k) => k.release()));
   return BATCH / (spread(times).median / 1000);
 }
 
 if (process.argv[2] === '--child') {
   setWasmFlags();
-  process.stdout.write(`${JSON.stringify({ images_per_s: await ours(Number(process.argv[3])) })}\n`);
+  process.stdout.write(`${JSON.stringify({ images_per_s: await ours(Number(process.argv[3]), Number(process.argv[4])) })}\n`);
 } else {
   const self = fileURLToPath(import.meta.url);
   // every configuration in 3 processes, interleaved, so that a noisy stretch of the machine hits all of them
@@ -52,10 +56,17 @@ if (process.argv[2] === '--child') {
     if (!samples.has(key)) samples.set(key, { name, threads, values: [] });
     samples.get(key)!.values.push(value);
   };
+  const configurations = [
+    { name: 'alexnet-ts wasm', threads: 1, devices: 1 },
+    { name: 'alexnet-ts wasm', threads: 2, devices: 1 },
+    { name: 'alexnet-ts wasm, 2 devices (1 thread each)', threads: 1, devices: 2 },
+  ];
   for (let rep = 0; rep < 3; rep++) {
+    for (const { name, threads, devices } of configurations) {
+      const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', String(threads), String(devices)], { encoding: 'utf8' });
+      add(name, threads, (JSON.parse(out) as { images_per_s: number }).images_per_s);
+    }
     for (const threads of [1, 2]) {
-      const out = execFileSync(process.execPath, ['--import', 'tsx', self, '--child', String(threads)], { encoding: 'utf8' });
-      add('alexnet-ts wasm', threads, (JSON.parse(out) as { images_per_s: number }).images_per_s);
       try {
         const peer = JSON.parse(execFileSync(PYTHON, [fileURLToPath(new URL('train_torch.py', import.meta.url)), String(threads), String(BATCH), String(STEPS)], { encoding: 'utf8' })) as { peer: string; images_per_s: number };
         add(peer.peer, threads, peer.images_per_s);

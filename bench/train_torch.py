@@ -13,15 +13,16 @@ class TowerLRN(nn.Module):
         a, b = x.chunk(2, dim=1)
         return torch.cat([self.lrn(a), self.lrn(b)], dim=1)
 
-def mini():
+def mini(widths=(24, 48, 64, 64, 48, 512)):
+    c1, c2, c3, c4, c5, h = widths
     return nn.Sequential(
-        nn.Conv2d(1, 24, 5, padding=2), nn.ReLU(), TowerLRN(), nn.MaxPool2d(3, 2),
-        nn.Conv2d(24, 48, 5, padding=2, groups=2), nn.ReLU(), TowerLRN(), nn.MaxPool2d(3, 2),
-        nn.Conv2d(48, 64, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(64, 64, 3, padding=1, groups=2), nn.ReLU(),
-        nn.Conv2d(64, 48, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
-        nn.Flatten(), nn.Linear(432, 512), nn.ReLU(), nn.Dropout(0.5),
-        nn.Linear(512, 512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, 10))
+        nn.Conv2d(1, c1, 5, padding=2), nn.ReLU(), TowerLRN(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(c1, c2, 5, padding=2, groups=2), nn.ReLU(), TowerLRN(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(c3, c4, 3, padding=1, groups=2), nn.ReLU(),
+        nn.Conv2d(c4, c5, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Flatten(), nn.Linear(c5 * 9, h), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(h, h), nn.ReLU(), nn.Dropout(0.5), nn.Linear(h, 10))
 
 def main():
     threads, batch, steps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
@@ -43,4 +44,5 @@ def main():
     times.sort()
     print(json.dumps({"peer": f"PyTorch {torch.__version__} CPU", "threads": threads, "batch": batch, "images_per_s": batch / times[len(times) // 2]}))
 
-main()
+if __name__ == '__main__':
+    main()

@@ -149,6 +149,20 @@ describe('alexnet train', () => {
     expect(existsSync(path.join(killed, 'checkpoints', 'epoch-0001', 'weights.safetensors'))).toBe(true);
   });
 
+  it('ten-crop validation gives the error `alexnet eval --tta ten-crop` computes on the same weights', () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'alexnet-run-')), 'run');
+    const r = run(...args(out), '--epochs', '1', '--val-tta', 'ten-crop');
+    expect(r.status, r.stderr).toBe(0);
+    const [m] = readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { val_top1_error: number; val_top5_error: number });
+    const evalArgs = ['eval', '--arch', 'mini', '--width', '0.25', '--weights', path.join(out, 'weights.safetensors'), '--stats', path.join(out, 'stats.safetensors'), '--data', data, '--json'];
+    const ten = JSON.parse(run(...evalArgs, '--tta', 'ten-crop').stdout) as { top1_error: number; top5_error: number; images: number };
+    const centre = JSON.parse(run(...evalArgs).stdout) as { top1_error: number };
+    // eval runs the inference backend on its own crops: float rounding may flip a near tie, no more
+    expect(Math.abs(ten.top1_error - m.val_top1_error)).toBeLessThanOrEqual(1 / ten.images);
+    expect(Math.abs(ten.top5_error - m.val_top5_error)).toBeLessThanOrEqual(1 / ten.images);
+    expect(centre.top1_error, 'the ten crops made no difference: were they the centre crop ten times?').not.toBe(ten.top1_error);
+  });
+
   it('refuses to overwrite a run, and a dataset whose classes do not match the model', () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'alexnet-run-')), 'run');
     expect(run(...args(out), '--epochs', '1').status).toBe(0);

@@ -5,18 +5,22 @@ import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { openDataset, resolveDataset } from '../data/datasets.js';
-import type { PipelineSpec } from '../data/pipeline.js';
+import type { PipelineSpec, TestCrops } from '../data/pipeline.js';
 import { computeStats, readStats, writeStats } from '../data/stats.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/index.js';
 import { PREPROCESSING } from '../models/index.js';
+import { partition } from '../partition/index.js';
 import { paperInit } from '../train/index.js';
+import type { TrainKernels } from '../train/kernels.js';
 import { referenceTrainKernels, wasmTrainKernels } from '../train/kernels.js';
 import { loadCheckpoint, trainLoop } from '../train/loop.js';
+import { TrainingNetwork } from '../train/network.js';
+import { PartitionedTrainingNetwork } from '../train/partitioned.js';
 import type { Schedule } from '../train/schedule.js';
 import { startSchedule } from '../train/schedule.js';
 import { zeroVelocity } from '../train/sgd.js';
-import { addModelOptions, buildModel, positiveInt, positiveNumber, seed } from './options.js';
+import { addModelOptions, buildModel, devicesOption, positiveInt, positiveNumber, seed, threadsOption } from './options.js';
 import type { ModelOptions } from './options.js';
 
 interface TrainOptions extends ModelOptions {
@@ -32,9 +36,11 @@ interface TrainOptions extends ModelOptions {
   stepEpochs: number;
   init?: 'paper' | 'fan-in';
   pcaStd: number;
+  valTta: TestCrops;
   backend: 'reference' | 'wasm';
   workers: number;
-  threads: number;
+  devices: number;
+  threads?: number;
   seed: number;
   out?: string;
   resume?: string;
@@ -60,8 +66,10 @@ export function trainCommand(): Command {
     .option('--step-epochs <n>', 'step: divide every n epochs', positiveInt, 30)
     .addOption(new Option('--init <kind>', 'weights: the paper\'s N(0, 0.01) with unit biases, or N(0, 2/fan-in) with zero biases (default: fan-in for mini, else paper)').choices(['paper', 'fan-in']))
     .option('--pca-std <s>', 'standard deviation of the PCA colour-noise coefficients (0 turns it off)', nonNegative, 0.1)
+    .addOption(new Option('--val-tta <crops>', 'validation after each epoch on the centre crop, or on ten crops averaged (10x the time)').choices(['center', 'ten-crop']).default('center'))
     .addOption(new Option('--backend <b>', 'kernels to train on').choices(['reference', 'wasm']).default('wasm'))
-    .option('--threads <t>', 'wasm threads for the kernels', positiveInt, os.availableParallelism())
+    .addOption(devicesOption())
+    .addOption(threadsOption())
     .option('--workers <w>', 'prefetch worker threads', (v) => Number(positiveInt(v)), Math.max(1, Math.min(2, os.availableParallelism() - 1)))
     .option('--seed <s>', 'seed of every random draw (init, order, augmentation, dropout)', seed, 1)
     .option('--out <dir>', 'run folder: checkpoints, metrics.jsonl, plot.svg, weights.safetensors')
@@ -83,6 +91,8 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
     throw new UsageError('RUN_EXISTS', `--out ${runDir} already holds a run; use --resume ${runDir} to continue it, or another folder`);
   }
   const graph = buildModel(o);
+  const devices = o.devices ?? 1; // run folders from before --devices saved none
+  const split = devices > 1 ? partition(graph, { devices }) : undefined;
   const [channels] = graph.input.shape;
   if (channels !== 1 && channels !== 3) throw new UsageError('CHANNELS', `images have 1 or 3 channels; this model takes ${channels}`);
   const trainSpec = resolveDataset(o.data, 'train');
@@ -117,16 +127,21 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
     process.stdout.write(`${runDir} has completed ${start.epoch} epochs already (--epochs ${o.epochs})\n`);
     return;
   }
-  const wasm = o.backend === 'wasm' ? await wasmTrainKernels(o.threads) : undefined;
-  const kernels = wasm ?? referenceTrainKernels;
-  process.stderr.write(`training ${o.arch} (${graph.paramCount().toLocaleString('en-US')} parameters) on ${trainSpec.dir}, ${kernels.name}, from epoch ${start.epoch + 1} to ${o.epochs}\n`);
+  // one kernel set per device, each wasm one with its own memory
+  const threads = o.threads ?? (devices > 1 ? 1 : os.availableParallelism());
+  const wasm = o.backend === 'wasm' ? await Promise.all(Array.from({ length: devices }, () => wasmTrainKernels(threads))) : undefined;
+  const kernels: TrainKernels[] = wasm ?? Array.from({ length: devices }, () => referenceTrainKernels);
+  const network = split ? new PartitionedTrainingNetwork(graph, kernels, split) : new TrainingNetwork(graph, kernels[0]);
+  const on = split ? `${kernels[0].name} on each of ${devices} devices` : kernels[0].name;
+  process.stderr.write(`training ${o.arch} (${graph.paramCount().toLocaleString('en-US')} parameters) on ${trainSpec.dir}, ${on}, from epoch ${start.epoch + 1} to ${o.epochs}\n`);
   await trainLoop(
     {
       graph,
-      kernels,
+      network,
       train: trainSpec,
       validation: valSpec,
       pipeline,
+      validationCrops: o.valTta ?? 'center',
       batch: o.batch,
       epochs: o.epochs,
       seed: o.seed,
@@ -139,6 +154,6 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
     },
     start,
   );
-  await wasm?.release();
+  await Promise.all(wasm?.map((k) => k.release()) ?? []);
   process.stdout.write(`wrote ${path.join(runDir, 'weights.safetensors')}, metrics.jsonl and plot.svg\n`);
 }

@@ -31,9 +31,14 @@ export interface PipelineSpec {
   /** standard deviation of the PCA coefficients (the paper: 0.1); 0 turns colour noise off */
   readonly pcaStd: number;
   readonly stats?: DataStats;
+  /** testing only: the crops each image gives (default: the centre) */
+  readonly testCrops?: TestCrops;
 }
 
 export type TestCrops = 'center' | 'ten-crop';
+
+/** Samples one image gives: 10 for ten-crop testing, else 1. */
+export const cropsPerImage = (spec: PipelineSpec): number => (!spec.train && spec.testCrops === 'ten-crop' ? 10 : 1);
 
 /** A 32-bit seed for one sample of one epoch: a murmur3-style mix, so neighbours get unrelated streams. */
 export function sampleSeed(seed: number, epoch: number, index: number): number {

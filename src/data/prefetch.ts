@@ -11,10 +11,10 @@ import { startWorker } from '../worker.js';
 import type { Dataset, DatasetSpec } from './datasets.js';
 import { openDataset } from './datasets.js';
 import type { PipelineSpec } from './pipeline.js';
-import { sample, sampleSeed } from './pipeline.js';
+import { cropsPerImage, sample, sampleSeed, testCrops } from './pipeline.js';
 
 export interface Batch {
-  /** [B, C, crop, crop] */
+  /** [B, C, crop, crop]; with ten test crops, each image's 10 one after another ([10·B, ...]) */
   readonly x: Tensor;
   readonly labels: Int32Array;
   /** which dataset samples, in batch order */
@@ -52,11 +52,14 @@ export type WorkerReply = { id: number; x: Float32Array; labels: Int32Array } | 
 export async function makeBatch(dataset: Dataset, pipeline: PipelineSpec, seed: number, epoch: number, indices: Uint32Array): Promise<{ x: Float32Array<ArrayBuffer>; labels: Int32Array<ArrayBuffer> }> {
   const { crop } = pipeline.preprocessing;
   const per = pipeline.channels * crop * crop;
-  const x = new Float32Array(indices.length * per);
+  const crops = cropsPerImage(pipeline);
+  const x = new Float32Array(indices.length * crops * per);
   const labels = new Int32Array(indices.length);
   for (let b = 0; b < indices.length; b++) {
     const i = indices[b];
-    x.set(sample(await dataset.load(i, pipeline.channels), pipeline, sampleSeed(seed, epoch, i)).data, b * per);
+    const img = await dataset.load(i, pipeline.channels);
+    if (crops === 1) x.set(sample(img, pipeline, sampleSeed(seed, epoch, i)).data, b * per);
+    else testCrops(img, pipeline, 'ten-crop').forEach((c, j) => x.set(c.data, (b * crops + j) * per));
     labels[b] = dataset.label(i);
   }
   return { x, labels };
@@ -133,7 +136,7 @@ export class Prefetcher {
   private async make(step: number, epoch: number, indices: Uint32Array): Promise<Batch> {
     const { pipeline, seed } = this.options;
     const { crop } = pipeline.preprocessing;
-    const shape = [indices.length, pipeline.channels, crop, crop];
+    const shape = [indices.length * cropsPerImage(pipeline), pipeline.channels, crop, crop];
     if (!this.workers.length) {
       const { x, labels } = await makeBatch(this.dataset, pipeline, seed, epoch, indices);
       return { x: tensor(shape, x), labels, indices };

@@ -1,5 +1,5 @@
 // The training loop: epochs of prefetched, augmented batches through a TrainingNetwork with the
-// paper's SGD; after each epoch a validation pass (centre crops), the schedule, one line of
+// paper's SGD; after each epoch a validation pass (centre or ten crops), the schedule, one line of
 // metrics (JSON lines), the plot, and a checkpoint. Everything random is derived from (seed, epoch,
 // step or sample), so a run resumed from a checkpoint computes exactly what an uninterrupted one does.
 import { SingleBar } from 'cli-progress';
@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DatasetSpec } from '../data/datasets.js';
-import type { PipelineSpec } from '../data/pipeline.js';
+import type { PipelineSpec, TestCrops } from '../data/pipeline.js';
 import { sampleSeed } from '../data/pipeline.js';
 import { Prefetcher } from '../data/prefetch.js';
 import { CheckpointError } from '../errors.js';
@@ -16,11 +16,9 @@ import { checkWeights, readSafetensors, writeFileAtomic, writeSafetensors } from
 import { createRng } from '../random.js';
 import type { EpochMetrics } from './metrics.js';
 import { plotSvg, topErrors } from './metrics.js';
-import type { Params } from './network.js';
-import { TrainingNetwork } from './network.js';
+import type { Params, Trainer } from './network.js';
 import type { Schedule, ScheduleState } from './schedule.js';
 import { afterEpoch } from './schedule.js';
-import type { TrainKernels } from './kernels.js';
 import type { SgdOptions } from './sgd.js';
 import { sgdStep } from './sgd.js';
 
@@ -34,10 +32,13 @@ export interface TrainState {
 
 export interface LoopOptions {
   readonly graph: Graph;
-  readonly kernels: TrainKernels;
+  /** the graph on one device (TrainingNetwork) or split over several */
+  readonly network: Trainer;
   readonly train: DatasetSpec;
   readonly validation: DatasetSpec;
+  /** the training pipeline; validation uses it in test mode with `validationCrops` */
   readonly pipeline: PipelineSpec;
+  readonly validationCrops: TestCrops;
   readonly batch: number;
   readonly epochs: number;
   readonly seed: number;
@@ -55,10 +56,10 @@ const CHECKPOINTS = 'checkpoints';
 
 /** Trains from `state` until `epochs` are complete; returns the final state. */
 export async function trainLoop(o: LoopOptions, start: TrainState): Promise<TrainState> {
-  const net = new TrainingNetwork(o.graph, o.kernels);
+  const net = o.network;
   const classes = o.graph.output.shape[0];
   const trainData = await Prefetcher.open({ dataset: o.train, pipeline: o.pipeline, batch: o.batch, seed: o.seed, workers: o.workers, shuffle: true, dropLast: true });
-  const valData = await Prefetcher.open({ dataset: o.validation, pipeline: { ...o.pipeline, train: false }, batch: 500, seed: o.seed, workers: o.workers, shuffle: false });
+  const valData = await Prefetcher.open({ dataset: o.validation, pipeline: { ...o.pipeline, train: false, testCrops: o.validationCrops }, batch: o.validationCrops === 'ten-crop' ? 50 : 500, seed: o.seed, workers: o.workers, shuffle: false });
   let state = start;
   const began = performance.now();
   try {
@@ -102,13 +103,19 @@ export async function trainLoop(o: LoopOptions, start: TrainState): Promise<Trai
   return state;
 }
 
-/** Mean loss and top-1/top-5 error over a dataset, inference mode. */
-export async function evaluate(net: TrainingNetwork, data: Prefetcher, params: Params, classes: number): Promise<{ loss: number; top1: number; top5: number }> {
+/**
+ * Mean loss and top-1/top-5 error over a dataset, inference mode. With several crops per image
+ * (ten-crop batches), an image's probabilities are the mean of its crops', as the paper averaged.
+ */
+export async function evaluate(net: Trainer, data: Prefetcher, params: Params, classes: number): Promise<{ loss: number; top1: number; top5: number }> {
   let [loss, top1, top5, n] = [0, 0, 0, 0];
   for await (const b of data.epoch(0)) {
-    const prob = net.predict(b.x, params);
-    const e = topErrors(prob.data, b.labels, classes);
-    for (let i = 0; i < b.labels.length; i++) loss -= Math.log(Math.max(prob.data[i * classes + b.labels[i]], 1e-30));
+    const crops = b.x.shape[0] / b.labels.length;
+    const perCrop = net.predict(b.x, params).data;
+    const prob = new Float64Array(b.labels.length * classes);
+    for (let j = 0; j < perCrop.length; j++) prob[Math.floor(j / (crops * classes)) * classes + (j % classes)] += perCrop[j] / crops;
+    const e = topErrors(prob, b.labels, classes);
+    for (let i = 0; i < b.labels.length; i++) loss -= Math.log(Math.max(prob[i * classes + b.labels[i]], 1e-30));
     top1 += e.top1 * b.labels.length;
     top5 += e.top5 * b.labels.length;
     n += b.labels.length;
