@@ -120,5 +120,30 @@ export function peakFlopsPerIter(): i32 {
   return 96;
 }
 
+/**
+ * Memory bandwidth, the other roof: `bytes` (a multiple of 64) read as vectors and summed, four
+ * independent sums so the adds do not serialise. Returns a lane so the loads are not optimised away.
+ */
+export function streamRead(src: usize, bytes: usize): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+  for (let at = src; at < src + bytes; at += 64) {
+    s0 = f32x4.add(s0, v128.load(at));
+    s1 = f32x4.add(s1, v128.load(at, 16));
+    s2 = f32x4.add(s2, v128.load(at, 32));
+    s3 = f32x4.add(s3, v128.load(at, 48));
+  }
+  return f32x4.extract_lane(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)), 0);
+}
+
+/** `bytes` (a multiple of 64) copied with vector loads and stores: read and write traffic. */
+export function streamCopy(src: usize, dst: usize, bytes: usize): void {
+  for (let at: usize = 0; at < bytes; at += 64) {
+    v128.store(dst + at, v128.load(src + at));
+    v128.store(dst + at, v128.load(src + at, 16), 16);
+    v128.store(dst + at, v128.load(src + at, 32), 32);
+    v128.store(dst + at, v128.load(src + at, 48), 48);
+  }
+}
+
 export { micro4x8, micro6x8 } from './gemm';
 export { abiVersion, heapBase, panelRows } from './index';

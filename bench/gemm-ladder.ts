@@ -27,6 +27,8 @@ interface Ladder {
   packedBFloats(k: number, n: number): number;
   peak(iters: number): number;
   peakFlopsPerIter(): number;
+  streamRead(src: number, bytes: number): number;
+  streamCopy(src: number, dst: number, bytes: number): void;
   heapBase(): number;
   panelRows(): number;
   micro4x8(a: number, b: number, k: number, c: number, ldc: number, rowBias: number, colBias: number): void;
@@ -42,8 +44,16 @@ export interface LadderRow {
   error: number;
 }
 
-export async function runLadder(quick: boolean): Promise<{ ceilings: Record<string, number>; microKernel: Record<string, number>; rows: LadderRow[] }> {
+/** GB/s from one core, best of several passes over buffers far larger than the caches. */
+export interface Bandwidth {
+  read: number;
+  /** bytes read plus bytes written */
+  copy: number;
+}
+
+export async function runLadder(quick: boolean): Promise<{ ceilings: Record<string, number>; microKernel: Record<string, number>; bandwidth: Bandwidth; rows: LadderRow[] }> {
   const rows: LadderRow[] = [];
+  let bandwidth: Bandwidth = { read: 0, copy: 0 };
   const ceilings: Record<string, number> = {};
   const microKernel: Record<string, number> = {};
   for (const build of ['simd128', 'relaxed']) {
@@ -78,6 +88,7 @@ export async function runLadder(quick: boolean): Promise<{ ceilings: Record<stri
       microBest = Math.max(microBest, (calls * 2 * mr * 8 * k) / ((performance.now() - t) * 1e6));
     }
     microKernel[build] = microBest;
+    if (build === 'simd128') bandwidth = measureBandwidth(ladder, memory, quick);
     console.log(`${build}: ceiling ${best.toFixed(1)} GFLOP/s per core (register-only multiply-adds); ${mr}x8 micro-kernel ${microBest.toFixed(1)} GFLOP/s (${((100 * microBest) / best).toFixed(0)} %)`);
 
     for (const [shape, m, k, n] of quick ? SHAPES.slice(1, 3) : SHAPES) {
@@ -127,7 +138,28 @@ export async function runLadder(quick: boolean): Promise<{ ceilings: Record<stri
       });
     }
   }
-  return { ceilings, microKernel, rows };
+  console.log(`memory bandwidth, one core: read ${bandwidth.read.toFixed(1)} GB/s, copy ${bandwidth.copy.toFixed(1)} GB/s (read + write)`);
+  return { ceilings, microKernel, bandwidth, rows };
+}
+
+function measureBandwidth(ladder: Ladder, memory: WebAssembly.Memory, quick: boolean): Bandwidth {
+  // larger than the L3 one core sees on current server chips (up to 96 MiB); 64 MiB in a quick run
+  const bytes = (quick ? 64 : 256) << 20;
+  const src = Math.ceil(ladder.heapBase() / 64) * 64;
+  const dst = src + bytes;
+  if (dst + bytes > memory.buffer.byteLength) memory.grow(Math.ceil((dst + bytes - memory.buffer.byteLength) / 65536));
+  new Float32Array(memory.buffer, src, bytes / 4).fill(1); // touched, so no pass pays for page faults
+  new Float32Array(memory.buffer, dst, bytes / 4).fill(0);
+  const best = (pass: () => void, traffic: number): number => {
+    let fastest = Infinity;
+    for (let r = 0; r < 5; r++) {
+      const t = performance.now();
+      pass();
+      fastest = Math.min(fastest, performance.now() - t);
+    }
+    return traffic / (fastest * 1e6);
+  };
+  return { read: best(() => ladder.streamRead(src, bytes), bytes), copy: best(() => ladder.streamCopy(src, dst, bytes), 2 * bytes) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

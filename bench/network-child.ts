@@ -1,7 +1,7 @@
 // One whole-network measurement in a process of its own (thread pools, wasm flags and onnxruntime's
 // one-time thread setting never leak between systems): `system preset threads batch runs`, system
 // one of wasm, wasm-simd128, wasm-devices (2 devices on worker threads), webgpu, webgpu-devices
-// (2 GPUDevices), ort-web, ort-node (bvlc only). Prints one JSON line: the median and spread of ms/image over the timed runs, after one
+// (2 GPUDevices), ort-web, ort-node, tfjs-wasm, tfjs-webgpu (bvlc only; tfjs's model: bench/peers/tfjs.ts). Prints one JSON line: the median and spread of ms/image over the timed runs, after one
 // warm-up, the bytes that crossed devices per image, and the error of image 0's probabilities
 // against the reference backend's (bench/.cache/reference-<preset>.json).
 import { readFileSync } from 'node:fs';
@@ -14,6 +14,8 @@ import { loadGraph } from '../src/runtime/index.js';
 import { paperInit } from '../src/train/index.js';
 import { relErr, setWasmFlags, spread } from './common.js';
 import { benchInput, CACHE, SEED } from './network-setup.js';
+import { loadTfjsPeer, TFJS_SYSTEMS } from './peers/tfjs.js';
+import type { TfjsSystem } from './peers/tfjs.js';
 
 setWasmFlags();
 const [system, presetArg, threadsArg, batchArg, runsArg] = process.argv.slice(2);
@@ -45,6 +47,12 @@ if (system.startsWith('wasm') || system.startsWith('webgpu')) {
   };
   dispose = async () => session.dispose();
   details = session.details ?? '';
+} else if (TFJS_SYSTEMS.includes(system as TfjsSystem)) {
+  const graph = alexnet({ preset });
+  const peer = await loadTfjsPeer(system as TfjsSystem, graph, paperInit(graph, { seed: SEED }), threads);
+  forward = () => peer.forward(input);
+  dispose = async () => peer.dispose();
+  details = peer.details;
 } else {
   const model = readFileSync(`${CACHE}/bvlc.onnx`);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -93,4 +93,5 @@ if (process.argv[2] === '--child') {
   const stamp = new Date().toISOString().slice(0, 16).replace(':', '');
   writeFileSync(`${dir}${stamp}-train.json`, `${JSON.stringify({ machine: m, batch: BATCH, steps: STEPS, rows }, null, 2)}\n`);
   writeFileSync(`${dir}${stamp}-train.md`, `${lines.join('\n')}\n`);
+  process.stdout.write(`wrote bench/results/${stamp}-train.md and .json\n`);
 }
