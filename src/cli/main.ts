@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { AlexnetError } from '../errors.js';
 import { classifyCommand } from './classify.js';
+import { stepCommand } from './step.js';
 import { evalCommand } from './eval.js';
 import { forwardCommand } from './forward.js';
 import { infoCommand } from './info.js';
@@ -31,7 +32,8 @@ const program = new Command('alexnet')
   .addCommand(classifyCommand())
   .addCommand(statsCommand())
   .addCommand(trainCommand())
-  .addCommand(evalCommand());
+  .addCommand(evalCommand())
+  .addCommand(stepCommand());
 
 try {
   await program.parseAsync();

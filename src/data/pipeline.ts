@@ -62,7 +62,8 @@ function square(img: Image, spec: PipelineSpec, rng: Rng | undefined): Image {
   return normalize(addColour(rescaled, pcaColourOffset(eigenvalues, eigenvectors, drawPcaCoefficients(rng, spec.pcaStd, rescaled.channels))), p, mean);
 }
 
-function scaledMean(spec: PipelineSpec): Image | undefined {
+/** The mean image on the scale pixels have after `scale` (what `normalize` subtracts). */
+export function scaledMean(spec: PipelineSpec): Image | undefined {
   const mean = spec.stats?.meanImage;
   if (!mean || spec.preprocessing.scale === 1) return mean;
   return { ...mean, data: mean.data.map((v) => v * spec.preprocessing.scale) };

@@ -1,0 +1,175 @@
+// `alexnet step`: the notebook's terminal twin. The same cells (src/notebook/walkthrough.ts) as
+// Markdown with PNG pictures in one folder: the image through the preprocessing, every layer (what
+// it does, its formula, shapes, parameters, MACs, time, statistics, every output map), conv1's
+// filters by tower, where data crosses on two devices, and the top-5. `--interactive` prints the
+// cells one at a time, waiting for Enter.
+import { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { decodeImage } from '../data/decode.js';
+import type { PipelineSpec } from '../data/pipeline.js';
+import { UsageError } from '../errors.js';
+import { writeFileAtomic } from '../io/index.js';
+import type { Cell, LayerCell } from '../notebook/walkthrough.js';
+import { layerCells, preprocessCells } from '../notebook/walkthrough.js';
+import { filtersPng, imagePng, mapsGridPng } from '../notebook/render-png.js';
+import { partition } from '../partition/index.js';
+import { loadGraph } from '../runtime/index.js';
+import type { Tensor } from '../tensor.js';
+import { modelInputs, readLabels } from './model-files.js';
+import { addModelOptions, backendOption, buildModel, createBackend, readInputFile, readWeightsFile, threadsOption, topK } from './options.js';
+import type { BackendName, ModelOptions } from './options.js';
+
+interface StepOptions extends ModelOptions {
+  weights?: string;
+  labels?: string;
+  stats?: string;
+  backend: BackendName;
+  threads?: number;
+  out: string;
+  interactive?: boolean;
+}
+
+export function stepCommand(): Command {
+  return addModelOptions(new Command('step').description('step through AlexNet layer by layer on one image: Markdown and PNG pictures in a folder'))
+    .argument('<image>', 'a PNG or JPEG file')
+    .option('--weights <file>', 'trained weights (.safetensors); default: the built-in model (mini, Fashion-MNIST)')
+    .option('--labels <file>', 'class names, one per line')
+    .option('--stats <file>', 'the training set\'s mean image (`alexnet stats`), for models that subtract it')
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .requiredOption('--out <dir>', 'folder for walkthrough.md and its pictures (must not exist)')
+    .option('--interactive', 'also print the cells one at a time, Enter for the next')
+    .action(step);
+}
+
+async function step(file: string, o: StepOptions, command: Command): Promise<void> {
+  const inputs = await modelInputs(o, o.weights ? [o.weights] : [], command.getOptionValueSource('arch') === 'cli');
+  const model = buildModel(inputs.options);
+  const [channels] = model.input.shape;
+  if (channels !== 1 && channels !== 3) throw new UsageError('CHANNELS', `images have 1 or 3 channels; this model takes ${channels}`);
+  const labels = readLabels(inputs.labelsFile, model.output.shape[0]);
+  const spec: PipelineSpec = { preprocessing: inputs.preprocessing(model), channels, train: false, pcaStd: 0, stats: inputs.stats };
+  const weights = await readWeightsFile(model, inputs.weights[0], inputs.options.arch);
+  const img = decodeImage(await readInputFile(file, 'image'), { source: file, channels });
+  const session = await loadGraph(model, createBackend(o.backend, o.threads, 1), weights);
+  let layers: LayerCell[];
+  try {
+    layers = await layerCells(model, session, img, spec);
+  } finally {
+    await session.dispose();
+  }
+  const prob = layers.at(-1)!.output.data;
+  const cells: Cell[] = [...preprocessCells(img, spec), ...layers, { kind: 'output', top5: topK(prob, 5).map((t) => ({ ...t, label: labels[t.class] })) }];
+
+  // everything goes to a temporary folder renamed into place: no half-written walkthrough is left
+  const out = path.resolve(o.out);
+  if (existsSync(out)) throw new UsageError('OUT_EXISTS', `--out ${o.out} exists already; give a new folder`);
+  const tmp = `${out}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  const sections: string[] = [];
+  let pictures = 0;
+  const save = async (name: string, png: Uint8Array): Promise<void> => {
+    await writeFileAtomic(path.join(tmp, name), png);
+    pictures++;
+  };
+  try {
+    sections.push(`# AlexNet \`${inputs.options.arch}\` on ${path.basename(file)}\n\n${inputs.builtIn ? 'The built-in model (mini, trained on Fashion-MNIST). ' : ''}Backend: ${session.details ?? o.backend}. ${model.paramCount().toLocaleString('en-US')} parameters.`);
+    for (const [i, cell] of cells.entries()) {
+      const picture = `${String(i).padStart(2, '0')}-${cell.kind === 'layer' ? cell.name : cell.kind === 'preprocess' ? 'image' : 'output'}.png`;
+      if (cell.kind === 'preprocess') {
+        const scale = Math.max(1, Math.floor(256 / Math.max(cell.image.width, cell.image.height)));
+        await save(picture, imagePng(cell.image, cell.range, scale));
+        sections.push(`## The image: ${cell.title}\n\n${cell.text}.\n\n![${cell.title}](${picture})`);
+      } else if (cell.kind === 'layer') {
+        const maps = cell.output.shape.length === 3;
+        if (cell.op.type !== 'flatten' && cell.op.type !== 'dropout') {
+          const range: [number, number] = cell.stats.min < 0 ? [cell.stats.min, cell.stats.max] : [0, cell.stats.max];
+          await save(picture, mapsGridPng(cell.output, range, maps ? Math.max(1, Math.floor(48 / cell.output.shape[1])) : 4));
+        }
+        sections.push(layerMarkdown(cell, picture));
+        if (cell.name === 'conv1') {
+          const w = weights.get('conv1.weight')!;
+          await save('conv1-filters.png', filtersPng(w));
+          sections.push(filtersMarkdown(w));
+        }
+      } else {
+        sections.push(`## The prediction\n\n| rank | class | probability |\n|---|---|---|\n${cell.top5.map((t, r) => `| ${r + 1} | ${t.label} (${t.class}) | ${(100 * t.prob).toFixed(2)} % |`).join('\n')}`);
+      }
+    }
+    sections.push(devicesMarkdown(model));
+    await writeFileAtomic(path.join(tmp, 'walkthrough.md'), new TextEncoder().encode(`${sections.join('\n\n')}\n`));
+    await rename(tmp, out);
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  process.stdout.write(`wrote ${path.join(o.out, 'walkthrough.md')} and ${pictures} pictures\n`);
+  if (o.interactive) await walk(sections);
+}
+
+function layerMarkdown(c: LayerCell, picture: string): string {
+  const s = c.stats;
+  const shape = (x: readonly number[]): string => `[${x.join(', ')}]`;
+  const lines = [
+    `## ${c.name}: ${c.op.type}`,
+    '',
+    `${c.text}.`,
+    '',
+    `\`${c.formula}\``,
+    '',
+    '| input | output | parameters | multiply-adds | time | min | max | mean | zeros |',
+    '|---|---|---|---|---|---|---|---|---|',
+    `| ${shape(c.inputShape)} | ${shape(c.outputShape)} | ${c.params.toLocaleString('en-US')} | ${c.macs.toLocaleString('en-US')} | ${c.ms.toFixed(2)} ms | ${s.min.toPrecision(4)} | ${s.max.toPrecision(4)} | ${s.mean.toPrecision(4)} | ${(100 * s.zeros).toFixed(1)} % |`,
+  ];
+  if (c.op.type !== 'flatten' && c.op.type !== 'dropout') lines.push('', `![every output of ${c.name}, on the layer's range](${picture})`);
+  return lines.join('\n');
+}
+
+function filtersMarkdown(w: Tensor): string {
+  const half = w.shape[0] / 2;
+  return [
+    '### conv1\'s filters',
+    '',
+    `All ${w.shape[0]}, each ${w.shape[2]}x${w.shape[3]} on its own scale, in order: the first ${half} are tower 1's (device 0 in the 2012 split), the rest tower 2's. In the paper's trained network one tower learned mostly colour-agnostic filters and the other colour-specific ones (figure 3).`,
+    '',
+    '![conv1 filters](conv1-filters.png)',
+  ].join('\n');
+}
+
+/** Which layers cross between the two devices of the 2012 split, and how many bytes per image. */
+function devicesMarkdown(model: Parameters<typeof partition>[0]): string {
+  let split;
+  try {
+    split = partition(model, { devices: 2 });
+  } catch (e) {
+    return `## Two devices\n\nThis model cannot be split over two devices: ${(e as Error).message}.`;
+  }
+  const bytes = new Map<string, number>();
+  for (const t of split.transfers) bytes.set(t.layer, (bytes.get(t.layer) ?? 0) + t.bytesPerSample);
+  const rows = [...bytes].map(([layer, b]) => `| ${layer} | ${b.toLocaleString('en-US')} | ${split.transfers.filter((t) => t.layer === layer).map((t) => t.reason)[0]} |`);
+  return [
+    '## Two devices',
+    '',
+    'Split as in 2012: every layer\'s channels halved between device 0 and device 1; these are the only places data crosses (per image):',
+    '',
+    '| layer that reads across | bytes | why |',
+    '|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+async function walk(sections: readonly string[]): Promise<void> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    for (const [i, s] of sections.entries()) {
+      process.stdout.write(`\n${s}\n`);
+      if (i < sections.length - 1) await rl.question(`\n[${i + 1}/${sections.length}] Enter for the next cell `);
+    }
+  } finally {
+    rl.close();
+  }
+}

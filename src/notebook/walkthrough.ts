@@ -1,0 +1,152 @@
+// What the step-through shows, as data: the image through the paper's preprocessing, then every
+// layer of the network on it (what the op does, its formula with this preset's numbers, shapes,
+// parameters, multiply-adds, its time on the chosen backend, statistics of its output), then the
+// prediction. The terminal twin (`alexnet step`) renders it as Markdown and PNGs; the notebook page
+// renders the same cells, so both show the same numbers.
+import type { PipelineSpec } from '../data/pipeline.js';
+import { scaledMean, testCrops } from '../data/pipeline.js';
+import type { Image } from '../data/image.js';
+import { centerCrop, normalize, resizeShorter, stackImages } from '../data/preprocess.js';
+import type { Graph, Op } from '../graph/index.js';
+import { defOf } from '../graph/index.js';
+import type { Session } from '../runtime/index.js';
+import type { Shape, Tensor } from '../tensor.js';
+import { sizeOf, tensor } from '../tensor.js';
+
+export interface MapStats {
+  readonly min: number;
+  readonly max: number;
+  readonly mean: number;
+  /** fraction of values that are exactly 0 (after a ReLU: the units that did not fire) */
+  readonly zeros: number;
+}
+
+export interface PreprocessCell {
+  readonly kind: 'preprocess';
+  readonly title: string;
+  readonly text: string;
+  readonly image: Image;
+  /** pixels are shown on this range; a symmetric one means a diverging colour map (negative values) */
+  readonly range: readonly [number, number];
+}
+
+export interface LayerCell {
+  readonly kind: 'layer';
+  readonly name: string;
+  readonly op: Op;
+  readonly text: string;
+  readonly formula: string;
+  readonly inputShape: Shape;
+  readonly outputShape: Shape;
+  readonly params: number;
+  readonly macs: number;
+  /** the backend's time for this node (the whole batch of one image) */
+  readonly ms: number;
+  readonly stats: MapStats;
+  /** the output for the image, [C, H, W] or [F] */
+  readonly output: Tensor;
+}
+
+export interface OutputCell {
+  readonly kind: 'output';
+  readonly top5: readonly { readonly class: number; readonly label: string; readonly prob: number }[];
+}
+
+export type Cell = PreprocessCell | LayerCell | OutputCell;
+
+export function mapStats(data: ArrayLike<number>): MapStats {
+  let [min, max, sum, zeros] = [Infinity, -Infinity, 0, 0];
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+    sum += v;
+    if (v === 0) zeros++;
+  }
+  return { min, max, mean: sum / data.length, zeros: zeros / data.length };
+}
+
+const n = (v: number): string => String(Number(v.toPrecision(6)));
+
+/** The op's formula with this layer's numbers, for people. */
+export function formulaOf(op: Op, input: Shape): string {
+  switch (op.type) {
+    case 'conv2d': {
+      const cg = input[0] / op.groups;
+      const at = (i: string, u: string): string => `${op.stride > 1 ? op.stride : ''}${i} + ${u}${op.pad ? ` − ${op.pad}` : ''}`;
+      const channel = op.groups > 1 ? `${cg}g + c` : 'c';
+      return `y[o, i, j] = b[o] + Σ_{c < ${cg}} Σ_{u, v < ${op.kernel}} w[o, c, u, v] · x[${channel}, ${at('i', 'u')}, ${at('j', 'v')}]` + (op.groups > 1 ? `, g = the group of o (${op.groups} groups of ${op.out / op.groups} maps)` : '');
+    }
+    case 'relu':
+      return 'y = max(0, x)';
+    case 'lrn': {
+      const s = op.alphaOverSize ? `${n(op.alpha)}/${op.size}` : n(op.alpha);
+      return `b[c] = a[c] / (${n(op.k)} + ${s} · Σ_{|j − c| ≤ ${Math.floor(op.size / 2)}} a[j]²)^${n(op.beta)}` + (op.groups > 1 ? `, j within c's group (${op.groups} groups)` : '');
+    }
+    case 'maxpool2d':
+      return `y[c, i, j] = max_{u, v < ${op.kernel}} x[c, ${op.stride}i + u, ${op.stride}j + v]` + (op.kernel > op.stride ? ' (windows overlap)' : '');
+    case 'avgpool2d':
+      return `y[c, i, j] = mean_{u, v < ${op.kernel}} x[c, ${op.stride}i + u, ${op.stride}j + v]`;
+    case 'adaptiveavgpool2d':
+      return 'y[c, i, j] = the mean of x[c] over bin (i, j)';
+    case 'flatten':
+      return 'y = x in (C, H, W) order';
+    case 'linear':
+      return `y[o] = b[o] + Σ_{i < ${input[0]}} w[o, i] · x[i]`;
+    case 'dropout':
+      return `y = x (at inference; in training each unit is dropped with p = ${op.p} and the rest scaled by ${n(1 / (1 - op.p))})`;
+    case 'softmax':
+      return 'p[k] = exp(x[k]) / Σ_j exp(x[j])';
+    default:
+      return '';
+  }
+}
+
+/** The preprocessing pictures: the decoded image, the rescaled centre square, the mean subtracted, the crop. */
+export function preprocessCells(img: Image, spec: PipelineSpec): PreprocessCell[] {
+  const p = spec.preprocessing;
+  const square = centerCrop(resizeShorter(img, p.resize), p.resize, p.resize);
+  const normalized = normalize(square, p, p.mean === 'image' ? scaledMean(spec) : undefined);
+  const [input] = testCrops(img, spec, 'center');
+  const bound = (t: Image): [number, number] => {
+    const { min, max } = mapStats(t.data);
+    const m = Math.max(Math.abs(min), Math.abs(max), 1e-12);
+    return [-m, m];
+  };
+  const meanText = p.mean === 'image' ? 'the training set\'s mean image' : `the channel means ${p.mean.join(', ')}`;
+  return [
+    { kind: 'preprocess', title: 'as decoded', text: `${img.width}x${img.height}, ${img.channels} channel${img.channels > 1 ? 's' : ''}, as decoded`, image: img, range: [0, 255] },
+    { kind: 'preprocess', title: `rescaled to ${p.resize}, centre square`, text: `the shorter side rescaled to ${p.resize} pixels and the centre ${p.resize}x${p.resize} square kept, as the paper did`, image: square, range: [0, 255] },
+    { kind: 'preprocess', title: 'mean subtracted', text: `pixels${p.scale !== 1 ? ` times ${n(p.scale)}` : ''} minus ${meanText}${p.std ? ', divided by the channel deviations' : ''}: blue below the mean, red above`, image: normalized, range: bound(normalized) },
+    { kind: 'preprocess', title: `the ${p.crop}x${p.crop} centre crop`, text: `what the network sees (training took random ${p.crop}x${p.crop} crops and their mirrors)`, image: input, range: bound(input) },
+  ];
+}
+
+/** Runs `session` (loaded with `graph`) on the image's centre crop, keeping every layer's output. */
+export async function layerCells(graph: Graph, session: Session, img: Image, spec: PipelineSpec): Promise<LayerCell[]> {
+  const x = stackImages(testCrops(img, spec, 'center'));
+  const result = await session.run(x, { keep: 'all' });
+  const ms = new Map<string, number>();
+  for (const t of result.timings) ms.set(t.fused ?? t.name, (ms.get(t.fused ?? t.name) ?? 0) + t.ms);
+  return graph.nodes
+    .filter((node) => node.op.type !== 'input')
+    .map((node) => {
+      const out = result.activations.get(node.name) ?? (node === graph.output ? result.output : undefined);
+      if (!out) throw new Error(`the run kept no output for node "${node.name}"`);
+      const output = tensor(node.shape, out.data.subarray(0, sizeOf(node.shape)));
+      return {
+        kind: 'layer',
+        name: node.name,
+        op: node.op,
+        text: defOf(node.op).describe(node.op, node.inputShapes[0], node.shape),
+        formula: formulaOf(node.op, node.inputShapes[0]),
+        inputShape: node.inputShapes[0],
+        outputShape: node.shape,
+        params: node.paramCount,
+        macs: node.macs,
+        ms: ms.get(node.name) ?? 0,
+        stats: mapStats(output.data),
+        output,
+      };
+    });
+}

@@ -1,0 +1,116 @@
+// The notebook's terminal twin, `alexnet step`: the files it promises, each layer's shape as the
+// graph has it, statistics equal to ones computed here from the reference backend's activations,
+// pictures of the size their grids need, the top-5 `classify` gives for the same image, and the
+// walkthrough's pieces against facts: formulas carry the preset's numbers, colours follow the sign.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { referenceBackend } from '../src/backends/reference/index.js';
+import { decodeImage } from '../src/data/decode.js';
+import { readStats } from '../src/data/stats.js';
+import { testCrops } from '../src/data/pipeline.js';
+import { stackImages } from '../src/data/preprocess.js';
+import { alexnet } from '../src/models/index.js';
+import { PREPROCESSING } from '../src/models/index.js';
+import { colour, gridLayout, mapsGridPng } from '../src/notebook/render-png.js';
+import { formulaOf, mapStats } from '../src/notebook/walkthrough.js';
+import { readSafetensors } from '../src/io/index.js';
+import { runGraph } from '../src/runtime/index.js';
+import { tensor } from '../src/tensor.js';
+
+const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const MODEL = fileURLToPath(new URL('../models/mini-fashion/', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+
+/** A 28x28 grey PNG: a bright trapezoid on black, shoe-like enough to give a confident class. */
+function drawing(file: string): void {
+  const png = new PNG({ width: 28, height: 28, colorType: 0 });
+  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) {
+    const v = y > 14 && y < 24 && x > 3 + (24 - y) / 2 && x < 25 ? 200 : 0;
+    png.data.set([v, v, v, 255], 4 * (y * 28 + x));
+  }
+  writeFileSync(file, PNG.sync.write(png));
+}
+
+describe('alexnet step', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alexnet-step-'));
+  const image = path.join(dir, 'shoe.png');
+  drawing(image);
+  const out = path.join(dir, 'walk');
+  const r = run('step', image, '--out', out);
+
+  it('writes the walkthrough: every layer with its shape, statistics and picture, and classify\'s top-5', async () => {
+    expect(r.status, r.stderr).toBe(0);
+    const md = readFileSync(path.join(out, 'walkthrough.md'), 'utf8');
+    const graph = alexnet({ preset: 'mini' });
+    // the activations, independently of the walkthrough's own run: the reference backend, kept all
+    const stats = readStats(readFileSync(path.join(MODEL, 'stats.safetensors')), 'stats');
+    const spec = { preprocessing: { ...PREPROCESSING.mini }, channels: 1 as const, train: false, pcaStd: 0, stats };
+    const x = stackImages(testCrops(decodeImage(readFileSync(image), { source: image, channels: 1 }), spec, 'center'));
+    const weights = readSafetensors(readFileSync(path.join(MODEL, 'weights.safetensors')), 'weights').tensors;
+    const ref = await runGraph(graph, referenceBackend, weights, x, { keep: 'all' });
+    for (const node of graph.nodes.slice(1)) {
+      const section = md.split(`\n## ${node.name}: ${node.op.type}\n`)[1]?.split('\n## ')[0];
+      expect(section, node.name).toBeDefined();
+      const row = section!.split('\n').find((l) => l.startsWith('| ['))!;
+      const cells = row.split('|').map((c) => c.trim());
+      expect(cells[2], node.name).toBe(`[${node.shape.join(', ')}]`);
+      expect(cells[3], node.name).toBe(node.paramCount.toLocaleString('en-US'));
+      const a = (node === graph.output ? ref.output : ref.activations.get(node.name)!).data;
+      let [min, max] = [Infinity, -Infinity];
+      for (const v of a) [min, max] = [Math.min(min, v), Math.max(max, v)];
+      // the CLI ran the same reference backend: equal to the 4 digits shown
+      expect(Number(cells[6]), `${node.name} min`).toBeCloseTo(Number(min.toPrecision(4)), 10);
+      expect(Number(cells[7]), `${node.name} max`).toBeCloseTo(Number(max.toPrecision(4)), 10);
+      const picture = /\]\((\d+-[a-z0-9]+\.png)\)/.exec(section!)?.[1];
+      if (node.op.type === 'flatten' || node.op.type === 'dropout') continue;
+      const png = PNG.sync.read(readFileSync(path.join(out, picture!)));
+      const [c, h, w] = node.shape.length === 3 ? node.shape : [1, 1, node.shape[0]];
+      const scale = node.shape.length === 3 ? Math.max(1, Math.floor(48 / h)) : 4;
+      expect([png.width, png.height], node.name).toEqual([gridLayout(c, h * scale, w * scale).width, gridLayout(c, h * scale, w * scale).height]);
+    }
+    expect(existsSync(path.join(out, 'conv1-filters.png'))).toBe(true);
+    const classify = JSON.parse(run('classify', image, '--json').stdout) as { results: { top5: { class: number; prob: number }[] }[] };
+    const top = md.split('## The prediction')[1].split('\n').filter((l) => /^\| \d/.test(l));
+    expect(top.map((l) => Number(/\((\d+)\)/.exec(l)![1]))).toEqual(classify.results[0].top5.map((t) => t.class));
+    expect(md).toMatch(/\| conv3 \| 9,408 \| all-gather \|/); // 48 maps of 7x7, half from the other device, 4 bytes each
+  });
+
+  it('refuses an existing folder and a broken image by name, leaving nothing behind', () => {
+    const again = run('step', image, '--out', out);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/UsageError \[OUT_EXISTS\]/);
+    const bad = path.join(dir, 'bad.png');
+    writeFileSync(bad, readFileSync(image).subarray(0, 60));
+    const broken = run('step', bad, '--out', path.join(dir, 'broken'));
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toMatch(/ImageError \[TRUNCATED\]/);
+    expect(readdirSync(dir).sort()).toEqual(['bad.png', 'shoe.png', 'walk']);
+  });
+});
+
+describe('walkthrough pieces', () => {
+  it('formulas carry the layer\'s own numbers', () => {
+    const [lrn] = alexnet({ preset: 'paper' }).nodes.filter((n) => n.op.type === 'lrn');
+    expect(formulaOf(lrn.op, lrn.inputShapes[0])).toBe('b[c] = a[c] / (2 + 0.0001 · Σ_{|j − c| ≤ 2} a[j]²)^0.75, j within c\'s group (2 groups)');
+    const conv1 = alexnet({ preset: 'paper' }).node('conv1');
+    expect(formulaOf(conv1.op, conv1.inputShapes[0])).toContain('x[c, 4i + u, 4j + v]');
+  });
+
+  it('statistics and colours by their definitions', () => {
+    expect(mapStats([0, -2, 4, 0])).toEqual({ min: -2, max: 4, mean: 0.5, zeros: 0.5 });
+    expect(colour(0, -1, 1)).toEqual([255, 255, 255]);
+    expect(colour(-1, -1, 1)).toEqual([0, 0, 255]);
+    expect(colour(1, -1, 1)).toEqual([255, 0, 0]);
+    expect(colour(5, 0, 10)).toEqual([128, 128, 128]);
+    // two 1x1 maps on [0, 1]: black then white, inside a mid-grey frame
+    const png = PNG.sync.read(Buffer.from(mapsGridPng(tensor([2, 1, 1], Float32Array.of(0, 1)), [0, 1])));
+    expect([png.width, png.height]).toEqual([5, 3]);
+    const at = (x: number, y: number) => Array.from(png.data.subarray(4 * (y * png.width + x), 4 * (y * png.width + x) + 3));
+    expect([at(1, 1), at(3, 1), at(0, 0), at(2, 1)]).toEqual([[0, 0, 0], [255, 255, 255], [128, 128, 128], [128, 128, 128]]);
+  });
+});
