@@ -80,6 +80,19 @@ describe('alexnet step', () => {
     expect(md).toMatch(/\| conv3 \| 9,408 \| all-gather \|/); // 48 maps of 7x7, half from the other device, 4 bytes each
   });
 
+  it('--interactive prints the cells one at a time, each after an Enter', () => {
+    const walked = spawnSync(process.execPath, [BIN, 'step', image, '--out', path.join(dir, 'walked'), '--interactive'], { encoding: 'utf8', input: '\n'.repeat(100) });
+    expect(walked.status, walked.stderr).toBe(0);
+    const md = readFileSync(path.join(dir, 'walked', 'walkthrough.md'), 'utf8');
+    const sections = md.trim().split(/\n(?=## )/).length;
+    const prompts = walked.stdout.match(/\[(\d+)\/(\d+)\] Enter for the next cell/g)!;
+    // a prompt between cells: one fewer than the cells; each cell printed in order
+    expect(prompts.length).toBe(Number(/\/(\d+)\]/.exec(prompts[0])![1]) - 1);
+    expect(walked.stdout.indexOf('## conv1: conv2d')).toBeLessThan(walked.stdout.indexOf('## fc8: linear'));
+    expect(walked.stdout.indexOf('## fc8: linear')).toBeLessThan(walked.stdout.indexOf('## The prediction'));
+    expect(sections).toBeGreaterThan(20);
+  });
+
   it('refuses an existing folder and a broken image by name, leaving nothing behind', () => {
     const again = run('step', image, '--out', out);
     expect(again.status).toBe(1);
@@ -89,7 +102,7 @@ describe('alexnet step', () => {
     const broken = run('step', bad, '--out', path.join(dir, 'broken'));
     expect(broken.status).toBe(1);
     expect(broken.stderr).toMatch(/ImageError \[TRUNCATED\]/);
-    expect(readdirSync(dir).sort()).toEqual(['bad.png', 'shoe.png', 'walk']);
+    expect(readdirSync(dir).filter((f) => f !== 'walked').sort()).toEqual(['bad.png', 'shoe.png', 'walk']);
   });
 });
 

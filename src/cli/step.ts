@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { decodeImage } from '../data/decode.js';
 import type { PipelineSpec } from '../data/pipeline.js';
 import { UsageError } from '../errors.js';
@@ -163,11 +163,15 @@ function devicesMarkdown(model: Parameters<typeof partition>[0]): string {
 }
 
 async function walk(sections: readonly string[]): Promise<void> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  // lines are read through the iterator, which buffers them: a piped stdin may deliver every Enter at once
+  const rl = createInterface({ input: process.stdin });
+  const enters = rl[Symbol.asyncIterator]();
   try {
     for (const [i, s] of sections.entries()) {
       process.stdout.write(`\n${s}\n`);
-      if (i < sections.length - 1) await rl.question(`\n[${i + 1}/${sections.length}] Enter for the next cell `);
+      if (i === sections.length - 1) break;
+      process.stdout.write(`\n[${i + 1}/${sections.length}] Enter for the next cell `);
+      if ((await enters.next()).done) break; // stdin closed: stop walking
     }
   } finally {
     rl.close();
