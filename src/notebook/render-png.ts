@@ -54,6 +54,15 @@ export function gridLayout(count: number, tileH: number, tileW: number): { colum
   return { columns, rows, width: columns * (tileW + 1) + 1, height: rows * (tileH + 1) + 1 };
 }
 
+const FRAME: Rgb = [128, 128, 128];
+
+/** Which tile of the grid pixel (x, y) falls in, and where in it; undefined on a gap or past the last tile. */
+function tileAt(x: number, y: number, columns: number, tileH: number, tileW: number, count: number): { tile: number; tx: number; ty: number } | undefined {
+  const [tx, ty] = [(x - 1) % (tileW + 1), (y - 1) % (tileH + 1)];
+  const tile = Math.floor((y - 1) / (tileH + 1)) * columns + Math.floor((x - 1) / (tileW + 1));
+  return x === 0 || y === 0 || tx === tileW || ty === tileH || tile >= count ? undefined : { tile, tx, ty };
+}
+
 /**
  * Every map of a layer's output ([C, H, W]; [F] is shown as one row of F cells) in a grid, all on
  * `range` (the layer's or a global one), each map pixel `scale` pixels wide; gaps are mid-grey.
@@ -63,13 +72,8 @@ export function mapsGridPng(output: Tensor, range: readonly [number, number], sc
   const [lo, hi] = range;
   const layout = gridLayout(c, h * scale, w * scale);
   return encode(layout.width, layout.height, (x, y) => {
-    const col = Math.floor((x - 1) / (w * scale + 1));
-    const row = Math.floor((y - 1) / (h * scale + 1));
-    const tx = (x - 1) % (w * scale + 1);
-    const ty = (y - 1) % (h * scale + 1);
-    const map = row * layout.columns + col;
-    if (x === 0 || y === 0 || tx === w * scale || ty === h * scale || map >= c) return [128, 128, 128];
-    return colour(output.data[(map * h + Math.floor(ty / scale)) * w + Math.floor(tx / scale)], lo, hi);
+    const at = tileAt(x, y, layout.columns, h * scale, w * scale, c);
+    return at ? colour(output.data[(at.tile * h + Math.floor(at.ty / scale)) * w + Math.floor(at.tx / scale)], lo, hi) : FRAME;
   });
 }
 
@@ -86,14 +90,10 @@ export function filtersPng(weight: Tensor, scale = 4): Uint8Array {
     return m;
   });
   return encode(layout.width, layout.height, (x, y) => {
-    const col = Math.floor((x - 1) / (k * scale + 1));
-    const row = Math.floor((y - 1) / (k * scale + 1));
-    const tx = (x - 1) % (k * scale + 1);
-    const ty = (y - 1) % (k * scale + 1);
-    const f = row * layout.columns + col;
-    if (x === 0 || y === 0 || tx === k * scale || ty === k * scale || f >= o) return [128, 128, 128];
-    const at = (ch: number): number => weight.data[((f * c + ch) * k + Math.floor(ty / scale)) * k + Math.floor(tx / scale)];
-    if (c === 3) return [0, 1, 2].map((ch) => Math.round(127.5 + (127.5 * at(ch)) / bound[f])) as Rgb;
-    return colour(at(0), -bound[f], bound[f]);
+    const at = tileAt(x, y, layout.columns, k * scale, k * scale, o);
+    if (!at) return FRAME;
+    const value = (ch: number): number => weight.data[((at.tile * c + ch) * k + Math.floor(at.ty / scale)) * k + Math.floor(at.tx / scale)];
+    if (c === 3) return [0, 1, 2].map((ch) => Math.round(127.5 + (127.5 * value(ch)) / bound[at.tile])) as Rgb;
+    return colour(value(0), -bound[at.tile], bound[at.tile]);
   });
 }
