@@ -80,6 +80,17 @@ describe('alexnet step', () => {
     expect(md).toMatch(/\| conv3 \| 9,408 \| all-gather \|/); // 48 maps of 7x7, half from the other device, 4 bytes each
   });
 
+  it('on wasm, checks every layer against the reference backend', () => {
+    const wasm = run('step', image, '--out', path.join(dir, 'wasm'), '--backend', 'wasm');
+    expect(wasm.status, wasm.stderr).toBe(0);
+    const md = readFileSync(path.join(dir, 'wasm', 'walkthrough.md'), 'utf8');
+    const check = md.split('## wasm against the reference backend')[1].split('\n## ')[0];
+    const rows = check.split('\n').filter((l) => /^\| [a-z]/.test(l) && !l.startsWith('| layer'));
+    expect(rows.map((l) => l.split('|')[1].trim())).toEqual(alexnet({ preset: 'mini' }).nodes.slice(1).map((node) => node.name));
+    for (const l of rows) expect(Number(l.split('|')[2]), l).toBeLessThan(1e-4); // the wasm backend's stated tolerance
+    expect(readFileSync(path.join(out, 'walkthrough.md'), 'utf8')).not.toContain('against the reference backend');
+  });
+
   it('--interactive prints the cells one at a time, each after an Enter', () => {
     const walked = spawnSync(process.execPath, [BIN, 'step', image, '--out', path.join(dir, 'walked'), '--interactive'], { encoding: 'utf8', input: '\n'.repeat(100) });
     expect(walked.status, walked.stderr).toBe(0);
@@ -102,7 +113,7 @@ describe('alexnet step', () => {
     const broken = run('step', bad, '--out', path.join(dir, 'broken'));
     expect(broken.status).toBe(1);
     expect(broken.stderr).toMatch(/ImageError \[TRUNCATED\]/);
-    expect(readdirSync(dir).filter((f) => f !== 'walked').sort()).toEqual(['bad.png', 'shoe.png', 'walk']);
+    expect(readdirSync(dir).filter((f) => f !== 'walked' && f !== 'wasm').sort()).toEqual(['bad.png', 'shoe.png', 'walk']);
   });
 });
 

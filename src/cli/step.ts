@@ -55,11 +55,14 @@ async function step(file: string, o: StepOptions, command: Command): Promise<voi
   const weights = await readWeightsFile(model, inputs.weights[0], inputs.options.arch);
   const img = decodeImage(await readInputFile(file, 'image'), { source: file, channels });
   const session = await loadGraph(model, createBackend(o.backend, o.threads, 1), weights);
+  // another backend is checked layer by layer against the reference, the oracle
+  const reference = o.backend === 'reference' ? undefined : await loadGraph(model, createBackend('reference', undefined, 1), weights);
   let layers: LayerCell[];
   try {
-    layers = await layerCells(model, session, img, spec);
+    layers = await layerCells(model, session, img, spec, reference);
   } finally {
     await session.dispose();
+    await reference?.dispose();
   }
   const prob = layers.at(-1)!.output.data;
   const cells: Cell[] = [...preprocessCells(img, spec), ...layers, { kind: 'output', top5: topK(prob, 5).map((t) => ({ ...t, label: labels[t.class] })) }];
@@ -100,6 +103,7 @@ async function step(file: string, o: StepOptions, command: Command): Promise<voi
         sections.push(`## The prediction\n\n| rank | class | probability |\n|---|---|---|\n${cell.top5.map((t, r) => `| ${r + 1} | ${t.label} (${t.class}) | ${(100 * t.prob).toFixed(2)} % |`).join('\n')}`);
       }
     }
+    if (reference) sections.push(checkMarkdown(layers, o.backend));
     sections.push(devicesMarkdown(model));
     await writeFileAtomic(path.join(tmp, 'walkthrough.md'), new TextEncoder().encode(`${sections.join('\n\n')}\n`));
     await rename(tmp, out);
@@ -127,6 +131,19 @@ function layerMarkdown(c: LayerCell, picture: string): string {
   ];
   if (c.op.type !== 'flatten' && c.op.type !== 'dropout') lines.push('', `![every output of ${c.name}, on the layer's range](${picture})`);
   return lines.join('\n');
+}
+
+function checkMarkdown(layers: readonly LayerCell[], backend: string): string {
+  const worst = layers.reduce((w, c) => (c.errorVsReference! > w.errorVsReference! ? c : w));
+  return [
+    `## ${backend} against the reference backend`,
+    '',
+    `Each layer's output against the reference backend's (plain loops, float64 sums): max |difference| / max |reference|. Worst: ${worst.name}, ${worst.errorVsReference!.toExponential(2)}.`,
+    '',
+    '| layer | error |',
+    '|---|---|',
+    ...layers.map((c) => `| ${c.name} | ${c.errorVsReference!.toExponential(2)} |`),
+  ].join('\n');
 }
 
 function filtersMarkdown(w: Tensor): string {

@@ -45,6 +45,8 @@ export interface LayerCell {
   readonly stats: MapStats;
   /** the output for the image, [C, H, W] or [F] */
   readonly output: Tensor;
+  /** max |this − reference| / max |reference| of the output, when a reference run was given */
+  readonly errorVsReference?: number;
 }
 
 export interface OutputCell {
@@ -64,6 +66,16 @@ export function mapStats(data: ArrayLike<number>): MapStats {
     if (v === 0) zeros++;
   }
   return { min, max, mean: sum / data.length, zeros: zeros / data.length };
+}
+
+/** max |a − b| / max |b|: the project's error measure (ARCHITECTURE.md). */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let [e, r] = [0, 0];
+  for (let i = 0; i < b.length; i++) {
+    e = Math.max(e, Math.abs(a[i] - b[i]));
+    r = Math.max(r, Math.abs(b[i]));
+  }
+  return e / Math.max(r, 1e-30);
 }
 
 const n = (v: number): string => String(Number(v.toPrecision(6)));
@@ -122,18 +134,24 @@ export function preprocessCells(img: Image, spec: PipelineSpec): PreprocessCell[
   ];
 }
 
-/** Runs `session` (loaded with `graph`) on the image's centre crop, keeping every layer's output. */
-export async function layerCells(graph: Graph, session: Session, img: Image, spec: PipelineSpec): Promise<LayerCell[]> {
+/**
+ * Runs `session` (loaded with `graph`) on the image's centre crop, keeping every layer's output; with
+ * `reference` (the reference backend's session), each layer's error against it too.
+ */
+export async function layerCells(graph: Graph, session: Session, img: Image, spec: PipelineSpec, reference?: Session): Promise<LayerCell[]> {
   const x = stackImages(testCrops(img, spec, 'center'));
   const result = await session.run(x, { keep: 'all' });
+  const oracle = reference ? await reference.run(x, { keep: 'all' }) : undefined;
+  const outputOf = (r: typeof result, name: string): Tensor | undefined => r.activations.get(name) ?? (name === graph.output.name ? r.output : undefined);
   const ms = new Map<string, number>();
   for (const t of result.timings) ms.set(t.fused ?? t.name, (ms.get(t.fused ?? t.name) ?? 0) + t.ms);
   return graph.nodes
     .filter((node) => node.op.type !== 'input')
     .map((node) => {
-      const out = result.activations.get(node.name) ?? (node === graph.output ? result.output : undefined);
+      const out = outputOf(result, node.name);
       if (!out) throw new Error(`the run kept no output for node "${node.name}"`);
       const output = tensor(node.shape, out.data.subarray(0, sizeOf(node.shape)));
+      const expected = oracle && outputOf(oracle, node.name)!.data.subarray(0, sizeOf(node.shape));
       return {
         kind: 'layer',
         name: node.name,
@@ -147,6 +165,7 @@ export async function layerCells(graph: Graph, session: Session, img: Image, spe
         ms: ms.get(node.name) ?? 0,
         stats: mapStats(output.data),
         output,
+        ...(expected && { errorVsReference: relativeError(output.data, expected) }),
       };
     });
 }
