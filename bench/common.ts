@@ -24,14 +24,3 @@ export function spread(values: readonly number[]): Spread {
   const mid = s.length >> 1;
   return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], samples: s.length };
 }
-
-/** max|x - ref| / max|ref|, the design card's error. */
-export function relErr(x: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let e = 0;
-  let r = 0;
-  for (let i = 0; i < ref.length; i++) {
-    e = Math.max(e, Math.abs(x[i] - ref[i]));
-    r = Math.max(r, Math.abs(ref[i]));
-  }
-  return e / Math.max(r, 1e-6);
-}

@@ -4,7 +4,8 @@
 // Run: npx tsx bench/gemm-ladder.ts [--quick]
 import { readFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
-import { relErr, setWasmFlags } from './common.js';
+import { setWasmFlags } from './common.js';
+import { relativeError } from '../src/tensor.js';
 
 setWasmFlags();
 
@@ -124,7 +125,7 @@ export async function runLadder(quick: boolean): Promise<{ ceilings: Record<stri
       const errors = rungs.map(([, run]) => {
         f32.fill(NaN, c / 4, c / 4 + m * n);
         run();
-        return relErr(f32.subarray(c / 4, c / 4 + m * n), ref);
+        return relativeError(f32.subarray(c / 4, c / 4 + m * n), ref);
       });
       if (errors.some((e) => !(e <= 1e-5))) throw new Error(`${build} ${shape}: a rung disagrees with the float64 product: ${errors.map((e) => e.toExponential(1)).join(', ')}`);
       const bench = new Bench({ time: quick ? 100 : 400, iterations: 3, warmupIterations: 1 });

@@ -12,8 +12,9 @@ import { webgpuBackend } from '../src/backends/webgpu/index.js';
 import { alexnet } from '../src/models/index.js';
 import { loadGraph, runGraph } from '../src/runtime/index.js';
 import { paperInit } from '../src/train/index.js';
-import { relErr, setWasmFlags, spread } from './common.js';
+import { setWasmFlags, spread } from './common.js';
 import { benchInput, CACHE, SEED } from './network-setup.js';
+import { relativeError } from '../src/tensor.js';
 
 setWasmFlags();
 const [system, presetArg, widthArg, threadsArg, batchArg, runsArg] = process.argv.slice(2);
@@ -36,7 +37,7 @@ const reference =
   width === 1
     ? (JSON.parse(readFileSync(`${CACHE}/reference-${preset}.json`, 'utf8')) as number[])
     : (await runGraph(graph, referenceBackend, weights, benchInput(1))).output.data;
-const error = relErr(first.output.data.subarray(0, reference.length), reference);
+const error = relativeError(first.output.data.subarray(0, reference.length), reference);
 
 const perNode = new Map<string, number[]>();
 const totals: number[] = [];

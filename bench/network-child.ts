@@ -12,10 +12,11 @@ import { alexnet } from '../src/models/index.js';
 import { partition } from '../src/partition/index.js';
 import { loadGraph } from '../src/runtime/index.js';
 import { paperInit } from '../src/train/index.js';
-import { relErr, setWasmFlags, spread } from './common.js';
+import { setWasmFlags, spread } from './common.js';
 import { benchInput, CACHE, SEED } from './network-setup.js';
 import { loadTfjsPeer, TFJS_SYSTEMS } from './peers/tfjs.js';
 import type { TfjsSystem } from './peers/tfjs.js';
+import { relativeError } from '../src/tensor.js';
 
 setWasmFlags();
 const [system, presetArg, threadsArg, batchArg, runsArg] = process.argv.slice(2);
@@ -66,7 +67,7 @@ if (system.startsWith('wasm') || system.startsWith('webgpu')) {
   details = system === 'ort-node' ? 'native CPU' : 'wasm SIMD';
 }
 const first = await forward(); // warm-up, and the output checked against the reference
-const error = relErr(first.subarray(0, reference.length), reference);
+const error = relativeError(first.subarray(0, reference.length), reference);
 const times: number[] = [];
 for (let r = 0; r < runs; r++) {
   const start = performance.now();

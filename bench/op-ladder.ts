@@ -14,8 +14,8 @@ import { Graph } from '../src/graph/index.js';
 import type { Op } from '../src/graph/index.js';
 import { createRng, uniform } from '../src/random.js';
 import { loadGraph } from '../src/runtime/index.js';
-import { sizeOf, tensor } from '../src/tensor.js';
-import { relErr, setWasmFlags } from './common.js';
+import { relativeError, sizeOf, tensor } from '../src/tensor.js';
+import { setWasmFlags } from './common.js';
 
 setWasmFlags();
 
@@ -57,7 +57,7 @@ export async function runOpLadder(quick: boolean): Promise<OpLadderRow[]> {
       const sessions = await Promise.all(systems.map(([, backend]) => loadGraph(graph, backend, new Map())));
       const outputs: Float32Array[] = [];
       for (const s of sessions) outputs.push((await s.run(x)).output.data);
-      const errors = outputs.map((o) => relErr(o, outputs[0]));
+      const errors = outputs.map((o) => relativeError(o, outputs[0]));
       if (errors.some((e) => !(e <= 1e-5))) throw new Error(`${layer}: a system disagrees with the reference: ${errors.map((e) => e.toExponential(1)).join(', ')}`);
       const bytes = 4 * batch * (sizeOf(shape) + sizeOf(graph.output.shape));
       const bench = new Bench({ time: quick ? 100 : 300, iterations: 3, warmupIterations: 1 });

@@ -61,3 +61,17 @@ export function concatAxis1(parts: readonly Tensor[]): Tensor {
 export function copyFloats(dst: Float32Array, src: Float32Array, at = 0): void {
   new Uint8Array(dst.buffer, dst.byteOffset + at * 4, src.byteLength).set(new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
 }
+
+/**
+ * The design card's error of `actual` against `expected`: max |difference| / max(max |expected|,
+ * 1e-6). A NaN difference counts as infinite, so that a broken result never passes a bound.
+ */
+export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let [err, scale] = [0, 0];
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    err = Number.isNaN(d) ? Infinity : Math.max(err, d);
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return err / Math.max(scale, 1e-6);
+}

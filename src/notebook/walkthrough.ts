@@ -11,7 +11,7 @@ import type { Graph, Op } from '../graph/index.js';
 import { defOf } from '../graph/index.js';
 import type { Session } from '../runtime/index.js';
 import type { Shape, Tensor } from '../tensor.js';
-import { sizeOf, tensor } from '../tensor.js';
+import { relativeError, sizeOf, tensor } from '../tensor.js';
 
 export interface MapStats {
   readonly min: number;
@@ -45,7 +45,7 @@ export interface LayerCell {
   readonly stats: MapStats;
   /** the output for the image, [C, H, W] or [F] */
   readonly output: Tensor;
-  /** max |this − reference| / max |reference| of the output, when a reference run was given */
+  /** the output's relativeError against the reference backend's, when a reference run was given */
   readonly errorVsReference?: number;
 }
 
@@ -66,16 +66,6 @@ export function mapStats(data: ArrayLike<number>): MapStats {
     if (v === 0) zeros++;
   }
   return { min, max, mean: sum / data.length, zeros: zeros / data.length };
-}
-
-/** max |a − b| / max |b|: the project's error measure (ARCHITECTURE.md). */
-export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let [e, r] = [0, 0];
-  for (let i = 0; i < b.length; i++) {
-    e = Math.max(e, Math.abs(a[i] - b[i]));
-    r = Math.max(r, Math.abs(b[i]));
-  }
-  return e / Math.max(r, 1e-30);
 }
 
 const n = (v: number): string => String(Number(v.toPrecision(6)));
