@@ -5,7 +5,8 @@ import { referenceBackend } from '../src/backends/reference/index.js';
 import { ShapeError, WeightsError } from '../src/errors.js';
 import type { GraphNode } from '../src/graph/index.js';
 import { alexnet } from '../src/models/index.js';
-import { runGraph } from '../src/runtime/index.js';
+import { loadGraph, runGraph } from '../src/runtime/index.js';
+import { backends } from './backends.js';
 import type { Tensor } from '../src/tensor.js';
 import { tensor } from '../src/tensor.js';
 import { paperInit } from '../src/train/index.js';
@@ -86,4 +87,24 @@ describe('runGraph', () => {
     const broken = wrapped(() => {}, (node, t) => (node.name === 'pool2' ? tensor([1]) : t));
     await expect(runGraph(graph, broken, weights, input)).rejects.toThrow(/backend returned \[1\] for node "pool2" \(maxpool2d\); the graph says \[2, /);
   });
+
+  // A session's runs differ in what they keep, so a ReLU is fused into its conv/FC in one run and
+  // not in the next; nothing a backend caches per node may assume the node's input buffer is fixed.
+  for (const { name, backend } of backends) {
+    it(`${name}: one session gives a fresh session's outputs whatever earlier runs kept`, async () => {
+      const x = tensor(input.shape, input.data.map((_, i) => Math.sin(i)));
+      const session = await loadGraph(graph, backend, weights);
+      const fresh = await loadGraph(graph, backend, weights);
+      try {
+        const fusedFirst = await session.run(x);
+        const all = await session.run(x, { keep: 'all' });
+        const expected = await fresh.run(x, { keep: 'all' });
+        for (const [node, t] of expected.activations) expect(Array.from(all.activations.get(node)!.data), node).toEqual(Array.from(t.data));
+        expect(Array.from((await session.run(x)).output.data)).toEqual(Array.from(fusedFirst.output.data));
+      } finally {
+        await session.dispose();
+        await fresh.dispose();
+      }
+    });
+  }
 });

@@ -297,7 +297,9 @@ class WebGpuExecutor implements Executor<GpuTensor> {
 
   /** The pipeline, bind groups and dispatch sizes of a node at a batch size: made once, then reused. */
   private async bind(node: GraphNode, n: number, x: GPUBuffer, y: GPUBuffer, relu: boolean) {
-    const key = `${node.name}@${n}@${relu}`; // a node's input and output buffers are fixed per batch size
+    // the output buffer is fixed per batch size; the input is not: a ReLU fused into the node before
+    // in one run (nobody kept its output) and run on its own in the next gives the input another buffer
+    const key = `${node.name}@${n}@${relu}@${x.label}`;
     const cached = this.bindGroups.get(key);
     if (cached) return cached;
     const group = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup =>
