@@ -8,29 +8,53 @@ export class AlexnetError extends Error {
     message: string,
   ) {
     super(message);
-    this.name = new.target.name;
   }
+
+  // spelled out, not new.target.name: a bundler's minifier renames classes (the notebook page shows this)
+  override readonly name: string = 'AlexnetError';
 }
 
 /** A graph that cannot be built: an op's shapes, attributes or wiring are inconsistent. */
-export class GraphError extends AlexnetError {}
+export class GraphError extends AlexnetError {
+  override readonly name = 'GraphError';
+}
 /** A safetensors file that breaks the format. */
-export class SafetensorsError extends AlexnetError {}
+export class SafetensorsError extends AlexnetError {
+  override readonly name = 'SafetensorsError';
+}
 /** A .npy file that breaks the format or holds something other than little-endian float32. */
-export class NpyError extends AlexnetError {}
+export class NpyError extends AlexnetError {
+  override readonly name = 'NpyError';
+}
 /** Weights that are well-formed but do not fit the model (names, shapes, values). */
-export class WeightsError extends AlexnetError {}
+export class WeightsError extends AlexnetError {
+  override readonly name = 'WeightsError';
+}
 /** A tensor that does not have the shape an operation needs. */
-export class ShapeError extends AlexnetError {}
+export class ShapeError extends AlexnetError {
+  override readonly name = 'ShapeError';
+}
 /** A graph that cannot be split over the devices asked for, or a placement that breaks residency. */
-export class PartitionError extends AlexnetError {}
+export class PartitionError extends AlexnetError {
+  override readonly name = 'PartitionError';
+}
 /** A backend that cannot run here or failed while running (missing build, engine support, a worker). */
-export class BackendError extends AlexnetError {}
+export class BackendError extends AlexnetError {
+  override readonly name = 'BackendError';
+}
 /** A command-line usage that cannot be carried out. */
-export class UsageError extends AlexnetError {}
+export class UsageError extends AlexnetError {
+  override readonly name = 'UsageError';
+}
 /** An image file that cannot be decoded: corrupt, truncated, too large, or a format we do not read. */
-export class ImageError extends AlexnetError {}
+export class ImageError extends AlexnetError {
+  override readonly name = 'ImageError';
+}
 /** A dataset (folder, IDX files, stats file) that is missing, malformed or inconsistent. */
-export class DatasetError extends AlexnetError {}
+export class DatasetError extends AlexnetError {
+  override readonly name = 'DatasetError';
+}
 /** A training checkpoint that cannot be read back, or a run folder that cannot be resumed. */
-export class CheckpointError extends AlexnetError {}
+export class CheckpointError extends AlexnetError {
+  override readonly name = 'CheckpointError';
+}

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as errors from '../src/errors.js';
 import { readNpy, readSafetensors, writeNpy, writeSafetensors } from '../src/io/index.js';
 import { tensor } from '../src/tensor.js';
 import { webgpuUnderTest } from './backends.js';
@@ -210,5 +211,17 @@ describe('bad input: a named error, a non-zero exit, nothing written', () => {
     expect(r.stderr).toMatch(/GraphError \[SHAPE\]: node "pool\d"/);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(dir).some((f) => f.includes('.tmp-'))).toBe(false);
+  });
+});
+
+// The CLI and the notebook page print an error's name first; a bundle's minifier renames classes,
+// so each name is spelled out and must be the class's own.
+describe('error names', () => {
+  it('each error class names itself', () => {
+    for (const [name, ErrorClass] of Object.entries(errors)) {
+      const e = new (ErrorClass as new (code: string, message: string) => Error)('CODE', 'message');
+      expect(e.name, name).toBe(name);
+      expect(String(e)).toBe(`${name}: message`);
+    }
   });
 });
