@@ -75,3 +75,10 @@ export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<num
   }
   return err / Math.max(scale, 1e-6);
 }
+
+/** The k most probable classes, highest first; equal probabilities keep the lower class index first. */
+export function topK(probs: ArrayLike<number>, k: number): { class: number; prob: number }[] {
+  return Array.from(probs, (prob, c) => ({ class: c, prob }))
+    .sort((a, b) => b.prob - a.prob || a.class - b.class)
+    .slice(0, k);
+}

@@ -1,12 +1,14 @@
 // Decoders against images the tests build themselves from known samples: every colour type pngjs
 // writes at 8 and 16 bits; palette, low bit depth, tRNS and interlaced PNGs and a greyscale JPEG laid
-// out by hand; a JPEG round trip within codec error; broken and hostile files refused by name.
+// out by hand; a JPEG round trip within codec error; broken and hostile files refused by name; the
+// browser's decodeImageWith against decodeImage, with pngjs standing in for the browser's PNG decoder.
 import fc from 'fast-check';
 import jpeg from 'jpeg-js';
 import { crc32, deflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeImage, imageSize } from '../src/data/decode.js';
+import { decodeImageWith } from '../src/data/decode-core.js';
 import type { Image } from '../src/data/image.js';
 import { ImageError } from '../src/errors.js';
 
@@ -467,5 +469,55 @@ describe('broken and hostile files', () => {
     const error = errorOf(() => decodeImage(file, { source: 'bomb.png' }));
     expect([error.code, error.message]).toEqual(['CORRUPT', 'bomb.png: not a valid PNG (its image data inflates to more than the 5 bytes a 1x1 image needs)']);
     expect(pngRead).not.toHaveBeenCalled();
+  });
+});
+
+describe('decodeImageWith (the browser path: PNG pixels from a callback)', () => {
+  /** What a browser's canvas gives: 8-bit RGBA (pngjs rescales to 8 bits without skipRescale). */
+  const pngjsRgba = vi.fn(async (bytes: Uint8Array) => PNG.sync.read(Buffer.from(bytes)));
+  /** The ImageError `p` rejects with, or a failed expectation. */
+  async function rejectionOf(p: Promise<unknown>): Promise<ImageError> {
+    const e = await p.then(() => undefined, (e: unknown) => e);
+    if (e instanceof ImageError) return e;
+    throw e ?? new Error('expected an ImageError, the promise resolved');
+  }
+  const rows = (w: number, h: number, n: number): number[] => Array.from({ length: w * h * n }, (_, i) => (i * 37 + (i >> 3)) % 256);
+
+  it('gives exactly decodeImage\'s pixels for 8-bit grey and RGB PNGs, and for a JPEG', async () => {
+    const files = [pngjsFile(13, 7, rows(13, 7, 1), 0, 8), pngjsFile(9, 11, rows(9, 11, 3), 2, 8), jpeg.encode({ width: 23, height: 17, data: Buffer.from(rows(23, 17, 4)) }, 90).data];
+    for (const file of files) {
+      for (const options of [{}, { channels: 1 as const, background: [10, 20, 30] as const }]) {
+        const want = decodeImage(file, options);
+        const got = await decodeImageWith(file, options, pngjsRgba);
+        expect([got.channels, got.height, got.width]).toEqual([want.channels, want.height, want.width]);
+        expect(Array.from(got.data)).toEqual(Array.from(want.data));
+      }
+    }
+    expect(pngjsRgba).toHaveBeenCalledTimes(4); // the PNGs only: the JPEG is jpeg-js's, as in decodeImage
+  });
+
+  it('refuses what decodeImage refuses, with the same codes, before calling the decoder', async () => {
+    pngjsRgba.mockClear();
+    const png = pngjsFile(8, 8, rows(8, 8, 3), 2, 8);
+    const huge = Buffer.from(png);
+    huge.writeUInt32BE(100_000, 16);
+    huge.writeUInt32BE(100_000, 20);
+    huge.writeUInt32BE(crc32(huge.subarray(12, 29)), 29); // a valid IHDR
+    const badCrc = Buffer.from(png);
+    badCrc[png.indexOf('IEND') - 5] ^= 0x80; // the last byte of IDAT's CRC: browsers may draw it anyway
+    const cut = png.subarray(0, png.length - 12); // no IEND: browsers may draw what they have
+    const bigJpeg = jpeg.encode({ width: 16, height: 16, data: Buffer.alloc(16 * 16 * 4, 200) }, 90).data;
+    for (const [file, options] of [[huge, { source: 'bomb.png' }], [png, { maxPixels: 63 }], [badCrc, {}], [cut, { source: 'cut.png' }], [bigJpeg, { maxPixels: 255 }]] as const) {
+      const want = errorOf(() => decodeImage(file, options));
+      const got = await rejectionOf(decodeImageWith(file, options, pngjsRgba));
+      expect(got.code).toBe(want.code);
+      if (file !== cut) expect(got.message).toBe(want.message); // cut short: decodeImage gives pngjs's reason
+    }
+    expect(pngjsRgba).not.toHaveBeenCalled();
+    // the decoder's own failure, or pixels of another size, as a corrupt PNG
+    const failing = await rejectionOf(decodeImageWith(png, { source: 'x.png' }, async () => Promise.reject(new Error('decode failed'))));
+    expect([failing.code, failing.message]).toEqual(['CORRUPT', 'x.png: not a valid PNG (decode failed)']);
+    const wrongSize = await rejectionOf(decodeImageWith(png, {}, async () => ({ data: new Uint8ClampedArray(4), width: 1, height: 1 })));
+    expect(wrongSize.code).toBe('CORRUPT');
   });
 });

@@ -77,7 +77,14 @@ describe('alexnet step', () => {
     const classify = JSON.parse(run('classify', image, '--json').stdout) as { results: { top5: { class: number; prob: number }[] }[] };
     const top = md.split('## The prediction')[1].split('\n').filter((l) => /^\| \d/.test(l));
     expect(top.map((l) => Number(/\((\d+)\)/.exec(l)![1]))).toEqual(classify.results[0].top5.map((t) => t.class));
-    expect(md).toMatch(/\| conv3 \| 9,408 \| all-gather \|/); // 48 maps of 7x7, half from the other device, 4 bytes each
+    // conv3 reads all 48 maps of pool2 (7x7): each device sends its 24 to the other, 4 bytes a value
+    for (const way of ['0 → 1', '1 → 0']) expect(md).toContain(`| conv3 | ${way} | 4,704 | all-gather |`);
+    // the split run: each sharded layer half the channels on each device, bit-identical to one device
+    const split = md.split('against the one-device run')[1];
+    for (const node of graph.nodes.slice(1, -1)) {
+      const half = `[${[node.shape[0] / 2, ...node.shape.slice(1)].join(', ')}]`;
+      expect(split, node.name).toContain(`| ${node.name} | ${half} | ${half} | 0 (bit-identical) |`);
+    }
   });
 
   it('on wasm, checks every layer against the reference backend', () => {

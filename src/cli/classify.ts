@@ -3,12 +3,11 @@
 import { Command, Option } from 'commander';
 import { decodeImage } from '../data/decode.js';
 import type { PipelineSpec, TestCrops } from '../data/pipeline.js';
-import { testCrops } from '../data/pipeline.js';
-import { stackImages } from '../data/preprocess.js';
 import { UsageError } from '../errors.js';
+import { outputCell, predict } from '../notebook/walkthrough.js';
 import { partition } from '../partition/index.js';
 import { loadGraph } from '../runtime/index.js';
-import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, readInputFile, readWeightsFile, threadsOption, topK } from './options.js';
+import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, readInputFile, readWeightsFile, threadsOption } from './options.js';
 import { modelInputs, readLabels } from './model-files.js';
 import type { BackendName, ModelOptions } from './options.js';
 
@@ -53,11 +52,7 @@ async function classify(files: string[], o: ClassifyOptions, command: Command): 
   try {
     for (const file of files) {
       const img = decodeImage(await readInputFile(file, 'image'), { source: file, channels });
-      const crops = testCrops(img, spec, o.tta);
-      const { output } = await session.run(stackImages(crops));
-      const mean = new Float64Array(classes); // the softmax averaged over the crops
-      for (let i = 0; i < output.data.length; i++) mean[i % classes] += output.data[i] / crops.length;
-      results.push({ image: file, top5: topK(mean, 5).map((t) => ({ ...t, label: labels[t.class] })) });
+      results.push({ image: file, top5: outputCell(await predict(session, img, spec, o.tta), labels, o.tta).top5 });
     }
   } finally {
     await session.dispose();

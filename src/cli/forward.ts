@@ -8,9 +8,9 @@ import { assembleLayers, layerNodes, partition } from '../partition/index.js';
 import { loadGraph } from '../runtime/index.js';
 import type { RunOptions, RunResult, Weights } from '../runtime/index.js';
 import type { Tensor } from '../tensor.js';
-import { tensor } from '../tensor.js';
+import { tensor, topK } from '../tensor.js';
 import { paperInit } from '../train/index.js';
-import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, positiveInt, readInputFile, readWeightsFile, seed, threadsOption, topK } from './options.js';
+import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, positiveInt, readInputFile, readWeightsFile, seed, threadsOption } from './options.js';
 import type { BackendName, ModelOptions } from './options.js';
 
 interface ForwardOptions extends ModelOptions {

@@ -7,8 +7,8 @@ import type { DataStats } from '../data/pipeline.js';
 import { readStats } from '../data/stats.js';
 import { UsageError } from '../errors.js';
 import type { Graph } from '../graph/index.js';
-import { IMAGENET_RGB_MEAN_255, PREPROCESSING } from '../models/index.js';
 import type { Preprocessing } from '../models/index.js';
+import { parseLabels, preprocessingFor } from '../notebook/model.js';
 import { readInputFile } from './options.js';
 import type { ModelOptions } from './options.js';
 
@@ -44,30 +44,8 @@ export async function modelInputs(o: ModelOptions & { stats?: string; labels?: s
     stats,
     labelsFile: o.labels ?? (builtIn ? `${BUILT_IN}labels.txt` : undefined),
     builtIn,
-    preprocessing: (model) => preprocessingFor(options.arch, model, stats, statsFile),
+    preprocessing: (model) => preprocessingFor(options.arch, model, stats, statsFile, (message) => process.stderr.write(`${message}\n`)),
   };
-}
-
-/**
- * The preset's preprocessing at this model's input size. A model that subtracts the mean image
- * without statistics falls back to ImageNet's per-channel mean (the mean image averaged over its pixels).
- */
-function preprocessingFor(arch: ModelOptions['arch'], model: Graph, stats: DataStats | undefined, statsFile: string | undefined): Preprocessing {
-  const p = PREPROCESSING[arch];
-  const [channels, crop] = model.input.shape;
-  // a model resized with --size keeps the preset's ratio of rescaled side to crop (256:227)
-  const resize = crop === p.crop ? p.resize : Math.round((crop * p.resize) / p.crop);
-  if (p.mean !== 'image') return { ...p, resize, crop };
-  if (stats) {
-    const m = stats.meanImage;
-    if (m.channels !== channels || m.height !== m.width || m.height < crop) {
-      throw new UsageError('STATS', `--stats ${statsFile}: its mean image is ${m.channels}x${m.height}x${m.width}; this model needs ${channels} channels and a square of at least ${crop}`);
-    }
-    return { ...p, resize: m.height, crop };
-  }
-  if (channels !== 3 || arch === 'mini') throw new UsageError('STATS', `the ${arch} preset subtracts the training set's mean image: pass --stats (from \`alexnet stats\`)`);
-  process.stderr.write(`no --stats: subtracting ImageNet's per-channel mean instead of a mean image\n`);
-  return { ...p, resize, crop, mean: IMAGENET_RGB_MEAN_255 };
 }
 
 /** One name per class: a labels file, the ImageNet names for 1000 classes, else the class numbers. */
@@ -82,8 +60,5 @@ export function readLabels(file: string | undefined, classes: number): string[] 
   } catch (e) {
     throw new UsageError('READ', `cannot read --labels ${file}: ${(e as Error).message}`);
   }
-  const names = text.split(/\r?\n/);
-  if (names.at(-1) === '') names.pop();
-  if (names.length !== classes) throw new UsageError('LABELS', `--labels ${file} has ${names.length} lines; the model has ${classes} classes, one name per line expected`);
-  return names;
+  return parseLabels(text, classes, file);
 }

@@ -108,10 +108,3 @@ export async function readWeightsFile(graph: Graph, file: string, arch: Preset):
   checkWeights(graph.params(), renamed ?? tensors, file);
   return renamed ?? tensors;
 }
-
-/** The k most probable classes, highest first; equal probabilities keep the lower class index first. */
-export function topK(probs: ArrayLike<number>, k: number): { class: number; prob: number }[] {
-  return Array.from(probs, (prob, c) => ({ class: c, prob }))
-    .sort((a, b) => b.prob - a.prob || a.class - b.class)
-    .slice(0, k);
-}

@@ -9,17 +9,22 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { decodeImage } from '../data/decode.js';
+import type { Image } from '../data/image.js';
 import type { PipelineSpec } from '../data/pipeline.js';
 import { UsageError } from '../errors.js';
+import type { Graph } from '../graph/index.js';
 import { writeFileAtomic } from '../io/index.js';
 import type { Cell, LayerCell } from '../notebook/walkthrough.js';
-import { layerCells, preprocessCells } from '../notebook/walkthrough.js';
+import type { DeviceLayer } from '../notebook/walkthrough.js';
+import { deviceLayers, layerCells, outputCell, preprocessCells } from '../notebook/walkthrough.js';
 import { filtersPng, imagePng, mapsGridPng } from '../notebook/render-png.js';
+import type { Partitioned } from '../partition/index.js';
 import { partition } from '../partition/index.js';
+import type { Weights } from '../runtime/index.js';
 import { loadGraph } from '../runtime/index.js';
 import type { Tensor } from '../tensor.js';
 import { modelInputs, readLabels } from './model-files.js';
-import { addModelOptions, backendOption, buildModel, createBackend, readInputFile, readWeightsFile, threadsOption, topK } from './options.js';
+import { addModelOptions, backendOption, buildModel, createBackend, readInputFile, readWeightsFile, threadsOption } from './options.js';
 import type { BackendName, ModelOptions } from './options.js';
 
 interface StepOptions extends ModelOptions {
@@ -64,8 +69,9 @@ async function step(file: string, o: StepOptions, command: Command): Promise<voi
     await session.dispose();
     await reference?.dispose();
   }
+  const devices = await twoDevices(model, weights, o, img, spec, layers);
   const prob = layers.at(-1)!.output.data;
-  const cells: Cell[] = [...preprocessCells(img, spec), ...layers, { kind: 'output', top5: topK(prob, 5).map((t) => ({ ...t, label: labels[t.class] })) }];
+  const cells: Cell[] = [...preprocessCells(img, spec), ...layers, outputCell(prob, labels, 'center')];
 
   // everything goes to a temporary folder renamed into place: no half-written walkthrough is left
   const out = path.resolve(o.out);
@@ -104,7 +110,7 @@ async function step(file: string, o: StepOptions, command: Command): Promise<voi
       }
     }
     if (reference) sections.push(checkMarkdown(layers, o.backend));
-    sections.push(devicesMarkdown(model));
+    sections.push(devicesMarkdown(devices));
     await writeFileAtomic(path.join(tmp, 'walkthrough.md'), new TextEncoder().encode(`${sections.join('\n\n')}\n`));
     await rename(tmp, out);
   } catch (e) {
@@ -157,25 +163,41 @@ function filtersMarkdown(w: Tensor): string {
   ].join('\n');
 }
 
-/** Which layers cross between the two devices of the 2012 split, and how many bytes per image. */
-function devicesMarkdown(model: Parameters<typeof partition>[0]): string {
-  let split;
+/** The 2012 split on two devices of the same backend, each layer's parts beside the one-device run (as the notebook page shows it). */
+async function twoDevices(model: Graph, weights: Weights, o: StepOptions, img: Image, spec: PipelineSpec, layers: readonly LayerCell[]): Promise<{ split: Partitioned; layers: DeviceLayer[] } | string> {
+  let split: Partitioned;
   try {
     split = partition(model, { devices: 2 });
   } catch (e) {
-    return `## Two devices\n\nThis model cannot be split over two devices: ${(e as Error).message}.`;
+    return (e as Error).message;
   }
-  const bytes = new Map<string, number>();
-  for (const t of split.transfers) bytes.set(t.layer, (bytes.get(t.layer) ?? 0) + t.bytesPerSample);
-  const rows = [...bytes].map(([layer, b]) => `| ${layer} | ${b.toLocaleString('en-US')} | ${split.transfers.filter((t) => t.layer === layer).map((t) => t.reason)[0]} |`);
+  const session = await loadGraph(split.graph, createBackend(o.backend, o.threads, 2), split.shardWeights(weights));
+  try {
+    return { split, layers: await deviceLayers(split, session, img, spec, layers) };
+  } finally {
+    await session.dispose();
+  }
+}
+
+/** Where data crosses between the two devices, and every layer's two-device output against the one-device one. */
+function devicesMarkdown(devices: Awaited<ReturnType<typeof twoDevices>>): string {
+  if (typeof devices === 'string') return `## Two devices\n\nThis model cannot be split over two devices: ${devices}.`;
+  const { split, layers } = devices;
+  const shape = (t: Tensor | undefined): string => (t ? `[${t.shape.join(', ')}]` : '—');
   return [
     '## Two devices',
     '',
-    'Split as in 2012: every layer\'s channels halved between device 0 and device 1; these are the only places data crosses (per image):',
+    'Split as in 2012: every layer\'s channels halved between device 0 and device 1, each device with its own memory. Data crosses only here (per image):',
     '',
-    '| layer that reads across | bytes | why |',
-    '|---|---|---|',
-    ...rows,
+    '| layer that reads across | from → to | bytes | why |',
+    '|---|---|---|---|',
+    ...split.transfers.map((t) => `| ${t.layer} | ${t.from} → ${t.to} | ${t.bytesPerSample.toLocaleString('en-US')} | ${t.reason} |`),
+    '',
+    'Each layer on the two devices against the one-device run (they must be bit-identical):',
+    '',
+    '| layer | device 0 | device 1 | two devices against one |',
+    '|---|---|---|---|',
+    ...layers.map((l) => `| ${l.name} | ${shape(l.parts[0])} | ${shape(l.parts[1])} | ${l.error === 0 ? '0 (bit-identical)' : l.error.toExponential(2)} |`),
   ].join('\n');
 }
 

@@ -19,12 +19,12 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'):
   const fail = (code: string, why: string): never => {
     throw new SafetensorsError(code, `${source}: ${why}`);
   };
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < 8) fail('TRUNCATED', `${buf.length} bytes is too short for the 8-byte header length`);
-  const headerLength = Number(buf.readBigUInt64LE(0));
-  if (headerLength > buf.length - 8) fail('HEADER_LENGTH', `the header length ${headerLength} runs past the end of the ${buf.length}-byte file`);
+  // DataView and TextDecoder rather than Buffer: the notebook page reads weights in a browser
+  if (bytes.length < 8) fail('TRUNCATED', `${bytes.length} bytes is too short for the 8-byte header length`);
+  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  if (headerLength > bytes.length - 8) fail('HEADER_LENGTH', `the header length ${headerLength} runs past the end of the ${bytes.length}-byte file`);
   if (headerLength > MAX_HEADER) fail('HEADER_LENGTH', `the header length ${headerLength} exceeds ${MAX_HEADER} bytes`);
-  const text = buf.toString('utf8', 8, 8 + headerLength);
+  const text = new TextDecoder().decode(bytes.subarray(8, 8 + headerLength));
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -36,7 +36,7 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'):
   if (duplicate !== undefined) fail('DUPLICATE_NAME', `the tensor name "${duplicate}" appears more than once in the header`);
 
   const dataStart = 8 + headerLength;
-  const dataLength = buf.length - dataStart;
+  const dataLength = bytes.length - dataStart;
   const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
@@ -75,7 +75,7 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'):
   const tensors = new Map<string, Tensor>();
   for (const e of entries) {
     const data = new Float32Array(sizeOf(e.shape));
-    new Uint8Array(data.buffer).set(buf.subarray(dataStart + e.begin, dataStart + e.end));
+    new Uint8Array(data.buffer).set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
     tensors.set(e.name, tensor(e.shape, data));
   }
   return { tensors, metadata };

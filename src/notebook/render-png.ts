@@ -1,99 +1,30 @@
-// Pictures for the terminal twin, as PNG files (pngjs): an image, a grid of every feature map of a
-// layer on one shared colour scale, and conv1's filters as tiles. Grey for values that are never
-// negative, a blue-white-red diverging map around 0 otherwise, so that a sign reads as a colour.
+// The walkthrough's pictures (pictures.ts) as PNG files, for the terminal twin. pngjs is Node-only,
+// so the pixels are computed apart from it, where a browser bundle can import them.
 import { PNG } from 'pngjs';
 import type { Image } from '../data/image.js';
 import type { Tensor } from '../tensor.js';
+import type { Picture } from './pictures.js';
+import { filtersPicture, imagePicture, mapsGridPicture } from './pictures.js';
 
-type Rgb = [number, number, number];
+export { colour, gridLayout } from './pictures.js';
 
-/** Grey from lo (black) to hi (white), or diverging (blue, white at 0, red) when lo < 0. */
-export function colour(v: number, lo: number, hi: number): Rgb {
-  if (lo < 0) {
-    const m = Math.max(-lo, hi, 1e-30);
-    const t = Math.max(-1, Math.min(1, v / m));
-    const fade = Math.round(255 * (1 - Math.abs(t)));
-    return t < 0 ? [fade, fade, 255] : [255, fade, fade];
-  }
-  const g = Math.round(255 * Math.max(0, Math.min(1, (v - lo) / Math.max(hi - lo, 1e-30))));
-  return [g, g, g];
-}
-
-function encode(width: number, height: number, pixel: (x: number, y: number) => Rgb): Uint8Array {
+export function encodePng({ width, height, rgba }: Picture): Uint8Array {
   const png = new PNG({ width, height });
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const [r, g, b] = pixel(x, y);
-      const at = (y * width + x) * 4;
-      png.data[at] = r;
-      png.data[at + 1] = g;
-      png.data[at + 2] = b;
-      png.data[at + 3] = 255;
-    }
-  }
+  png.data.set(rgba);
   return PNG.sync.write(png);
 }
 
 /** An image: RGB as it is (on `range`), a single channel through `colour`. */
 export function imagePng(img: Image, range: readonly [number, number], scale = 1): Uint8Array {
-  const { channels: c, height: h, width: w } = img;
-  const [lo, hi] = range;
-  const plane = h * w;
-  return encode(w * scale, h * scale, (x, y) => {
-    const i = Math.floor(y / scale) * w + Math.floor(x / scale);
-    if (c === 3 && lo >= 0) return [0, 1, 2].map((ch) => Math.round((255 * (img.data[ch * plane + i] - lo)) / (hi - lo))) as Rgb;
-    if (c === 3) return colour((img.data[i] + img.data[plane + i] + img.data[2 * plane + i]) / 3, lo, hi);
-    return colour(img.data[i], lo, hi);
-  });
+  return encodePng(imagePicture(img, range, scale));
 }
 
-/** Where the grid puts `count` tiles of `tile` pixels: columns, rows and the picture's size (1-pixel gaps). */
-export function gridLayout(count: number, tileH: number, tileW: number): { columns: number; rows: number; width: number; height: number } {
-  const columns = Math.ceil(Math.sqrt(count));
-  const rows = Math.ceil(count / columns);
-  return { columns, rows, width: columns * (tileW + 1) + 1, height: rows * (tileH + 1) + 1 };
-}
-
-const FRAME: Rgb = [128, 128, 128];
-
-/** Which tile of the grid pixel (x, y) falls in, and where in it; undefined on a gap or past the last tile. */
-function tileAt(x: number, y: number, columns: number, tileH: number, tileW: number, count: number): { tile: number; tx: number; ty: number } | undefined {
-  const [tx, ty] = [(x - 1) % (tileW + 1), (y - 1) % (tileH + 1)];
-  const tile = Math.floor((y - 1) / (tileH + 1)) * columns + Math.floor((x - 1) / (tileW + 1));
-  return x === 0 || y === 0 || tx === tileW || ty === tileH || tile >= count ? undefined : { tile, tx, ty };
-}
-
-/**
- * Every map of a layer's output ([C, H, W]; [F] is shown as one row of F cells) in a grid, all on
- * `range` (the layer's or a global one), each map pixel `scale` pixels wide; gaps are mid-grey.
- */
+/** Every map of a layer's output in a grid, on one shared `range` (mapsGridPicture). */
 export function mapsGridPng(output: Tensor, range: readonly [number, number], scale = 1): Uint8Array {
-  const [c, h, w] = output.shape.length === 3 ? output.shape : [1, 1, output.shape[0]];
-  const [lo, hi] = range;
-  const layout = gridLayout(c, h * scale, w * scale);
-  return encode(layout.width, layout.height, (x, y) => {
-    const at = tileAt(x, y, layout.columns, h * scale, w * scale, c);
-    return at ? colour(output.data[(at.tile * h + Math.floor(at.ty / scale)) * w + Math.floor(at.tx / scale)], lo, hi) : FRAME;
-  });
+  return encodePng(mapsGridPicture(output, range, scale));
 }
 
-/**
- * conv1's filters [O, C, k, k] as tiles, each on its own symmetric range (a filter's pattern, not its
- * size, is what shows); RGB filters in colour around mid-grey, others through the diverging map.
- */
+/** conv1's filters [O, C, k, k] as tiles, each on its own symmetric range (filtersPicture). */
 export function filtersPng(weight: Tensor, scale = 4): Uint8Array {
-  const [o, c, k] = weight.shape;
-  const layout = gridLayout(o, k * scale, k * scale);
-  const bound = Array.from({ length: o }, (_, f) => {
-    let m = 1e-30;
-    for (let i = f * c * k * k; i < (f + 1) * c * k * k; i++) m = Math.max(m, Math.abs(weight.data[i]));
-    return m;
-  });
-  return encode(layout.width, layout.height, (x, y) => {
-    const at = tileAt(x, y, layout.columns, k * scale, k * scale, o);
-    if (!at) return FRAME;
-    const value = (ch: number): number => weight.data[((at.tile * c + ch) * k + Math.floor(at.ty / scale)) * k + Math.floor(at.tx / scale)];
-    if (c === 3) return [0, 1, 2].map((ch) => Math.round(127.5 + (127.5 * value(ch)) / bound[at.tile])) as Rgb;
-    return colour(value(0), -bound[at.tile], bound[at.tile]);
-  });
+  return encodePng(filtersPicture(weight, scale));
 }

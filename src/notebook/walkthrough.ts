@@ -3,15 +3,18 @@
 // parameters, multiply-adds, its time on the chosen backend, statistics of its output), then the
 // prediction. The terminal twin (`alexnet step`) renders it as Markdown and PNGs; the notebook page
 // renders the same cells, so both show the same numbers.
-import type { PipelineSpec } from '../data/pipeline.js';
+import { addColour, pcaColourOffset } from '../data/augment.js';
+import type { PipelineSpec, TestCrops } from '../data/pipeline.js';
 import { scaledMean, testCrops } from '../data/pipeline.js';
 import type { Image } from '../data/image.js';
 import { centerCrop, normalize, resizeShorter, stackImages } from '../data/preprocess.js';
 import type { Graph, Op } from '../graph/index.js';
 import { defOf } from '../graph/index.js';
+import type { Partitioned, Transfer } from '../partition/index.js';
+import { assembleLayers, layerNodes } from '../partition/index.js';
 import type { Session } from '../runtime/index.js';
 import type { Shape, Tensor } from '../tensor.js';
-import { relativeError, sizeOf, tensor } from '../tensor.js';
+import { relativeError, sizeOf, tensor, topK } from '../tensor.js';
 
 export interface MapStats {
   readonly min: number;
@@ -51,6 +54,8 @@ export interface LayerCell {
 
 export interface OutputCell {
   readonly kind: 'output';
+  /** the crops whose softmax was averaged */
+  readonly crops: TestCrops;
   readonly top5: readonly { readonly class: number; readonly label: string; readonly prob: number }[];
 }
 
@@ -130,6 +135,7 @@ export function preprocessCells(img: Image, spec: PipelineSpec): PreprocessCell[
  */
 export async function layerCells(graph: Graph, session: Session, img: Image, spec: PipelineSpec, reference?: Session): Promise<LayerCell[]> {
   const x = stackImages(testCrops(img, spec, 'center'));
+  await session.run(x); // the first run of a batch size compiles pipelines and sizes memory: time the second
   const result = await session.run(x, { keep: 'all' });
   const oracle = reference ? await reference.run(x, { keep: 'all' }) : undefined;
   const outputOf = (r: typeof result, name: string): Tensor | undefined => r.activations.get(name) ?? (name === graph.output.name ? r.output : undefined);
@@ -158,4 +164,63 @@ export async function layerCells(graph: Graph, session: Session, img: Image, spe
         ...(expected && { errorVsReference: relativeError(output.data, expected) }),
       };
     });
+}
+
+/** The softmax averaged over the test crops (the centre, or ten), exactly as `alexnet classify` computes it. */
+export async function predict(session: Session, img: Image, spec: PipelineSpec, crops: TestCrops): Promise<Float64Array> {
+  const images = testCrops(img, spec, crops);
+  const { output } = await session.run(stackImages(images));
+  const classes = output.shape[1];
+  const mean = new Float64Array(classes);
+  for (let i = 0; i < output.data.length; i++) mean[i % classes] += output.data[i] / images.length;
+  return mean;
+}
+
+export function outputCell(prob: ArrayLike<number>, labels: readonly string[], crops: TestCrops): OutputCell {
+  return { kind: 'output', crops, top5: topK(prob, 5).map((t) => ({ ...t, label: labels[t.class] })) };
+}
+
+/**
+ * The rescaled centre square with PCA colour noise `Σ a_i √λ_i p_i` added (augment.ts), one
+ * coefficient per principal component of the training set's pixels; what training adds with a_i
+ * drawn from N(0, 0.1²).
+ */
+export function pcaNoiseImage(img: Image, spec: PipelineSpec, coefficients: readonly number[]): { image: Image; offset: Float64Array } {
+  if (!spec.stats) throw new Error('PCA colour noise needs the training set\'s statistics');
+  const p = spec.preprocessing;
+  const square = centerCrop(resizeShorter(img, p.resize), p.resize, p.resize);
+  const offset = pcaColourOffset(spec.stats.eigenvalues, spec.stats.eigenvectors, coefficients);
+  return { image: addColour(square, offset), offset };
+}
+
+/** One layer of the two-device run: each device's part of its output, and the one-device output it must equal. */
+export interface DeviceLayer {
+  readonly name: string;
+  /** per device, its channels of the output ([C/2, H, W] when sharded), or nothing when the layer is whole elsewhere */
+  readonly parts: readonly (Tensor | undefined)[];
+  /** the parts put back together against the one-device run: relativeError */
+  readonly error: number;
+  /** what crossed between the devices for this layer, per image */
+  readonly transfers: readonly Transfer[];
+}
+
+/**
+ * Runs the partitioned graph (`session` loaded with `split.graph` and its shard weights) on the
+ * image's centre crop and sets every layer's parts beside the one-device cells' outputs.
+ */
+export async function deviceLayers(split: Partitioned, session: Session, img: Image, spec: PipelineSpec, oneDevice: readonly LayerCell[]): Promise<DeviceLayer[]> {
+  const x = stackImages(testCrops(img, spec, 'center'));
+  const { activations } = await session.run(x, { keep: layerNodes(split) });
+  const assembled = assembleLayers(split, activations);
+  const first = (t: Tensor): Tensor => tensor(t.shape.slice(1), t.data.subarray(0, sizeOf(t.shape.slice(1))));
+  return oneDevice.map((cell) => {
+    const placement = split.layers.get(cell.name);
+    if (!placement) throw new Error(`the partition has no layer "${cell.name}"`);
+    const parts = Array.from({ length: split.devices }, (_, d) => {
+      const node = placement.kind === 'sharded' ? placement.nodes[d] : placement.device === d ? placement.node : undefined;
+      const t = node === undefined ? undefined : activations.get(node);
+      return t && first(t);
+    });
+    return { name: cell.name, parts, error: relativeError(first(assembled.get(cell.name)!).data, cell.output.data), transfers: split.transfers.filter((t) => t.layer === cell.name) };
+  });
 }

@@ -3,7 +3,6 @@
 // Weights are packed once at load into what the kernels read (GEMM panels, Winograd's transformed
 // filters; conv-plan.ts says which conv gets which); the scratch and the activation arena are sized
 // per batch size, the arena from tensor lifetimes (plan.ts), and the memory grows to fit.
-import { availableParallelism } from 'node:os';
 import { BackendError, UsageError } from '../../errors.js';
 import type { Graph, GraphNode } from '../../graph/index.js';
 import type { Tensor } from '../../tensor.js';
@@ -38,15 +37,21 @@ interface WasmTensor extends Handle {
 }
 
 export function wasmBackend(options: WasmOptions = {}): Backend {
-  const threads = options.threads ?? availableParallelism();
-  if (!(Number.isSafeInteger(threads) && threads >= 1)) throw new UsageError('THREADS', `threads must be a positive integer, got ${threads}`);
+  const { threads } = options;
+  if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 1)) throw new UsageError('THREADS', `threads must be a positive integer, got ${threads}`);
   return {
     name: 'wasm',
     async load(graph, params) {
       const build = await chooseBuild(options.build);
-      return WasmExecutor.create(graph, params, build, threads);
+      return WasmExecutor.create(graph, params, build, threads ?? (await cores()));
     },
   };
+}
+
+/** The available cores: navigator's count where there is one (browsers, Node 21+), else node:os's, imported only then so that a browser bundle never needs it. */
+async function cores(): Promise<number> {
+  const count = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return count ?? (await import('node:os')).availableParallelism();
 }
 
 const align = (n: number, to = 64): number => Math.ceil(n / to) * to;

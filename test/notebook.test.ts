@@ -1,0 +1,249 @@
+// The notebook page in a real browser: Debian's chromium, headless, driven by playwright-core. The
+// page is built by `vite build` and served by a plain static server (no special headers), as a user
+// would host it; the dev server gets a smoke test too. On WASM and on WebGPU (chromium's SwiftShader
+// adapter), every cell is stepped through: each layer's shape as the graph has it, the top-5 as
+// `alexnet classify` gives it, every layer within the design's tolerance of the reference, two
+// devices bit-identical to one. On the reference backend the page's numbers must equal the terminal
+// twin's (`alexnet step`) character for character. Screenshots land in test-artifacts/.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import jpeg from 'jpeg-js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
+import { build, createServer as createViteServer } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStats } from '../src/data/stats.js';
+import { alexnet } from '../src/models/index.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CONFIG = path.join(ROOT, 'notebook/vite.config.ts');
+const SAMPLES = path.join(ROOT, 'notebook/public/samples');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const BIN = path.join(ROOT, 'dist/cli/main.js');
+const CHROMIUM = '/usr/bin/chromium';
+// ARCHITECTURE.md: these flags give headless chromium a WebGPU adapter (SwiftShader) on a machine without a GPU
+const ARGS = ['--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-webgpu'];
+
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium && process.env.CI) throw new Error(`${CHROMIUM} is missing: CI installs Debian's chromium package for the notebook tests`);
+if (!haveChromium) console.warn(`skipping the notebook browser tests: no ${CHROMIUM} (apt-get install chromium)`);
+
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`alexnet ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+};
+const classify = (image: string, ...flags: string[]): { class: number; prob: number; label: string }[] => JSON.parse(cli('classify', image, '--json', ...flags)).results[0].top5;
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png' };
+
+/** The built files behind a plain static server on localhost (a secure context, so WebGPU is offered). */
+function serve(dir: string): Promise<{ url: string; close: () => void }> {
+  const server = createServer((req, res) => {
+    const file = path.join(dir, decodeURIComponent(new URL(req.url!, 'http://x').pathname));
+    if (!file.startsWith(dir) || !existsSync(file) || file.endsWith('/')) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() })));
+}
+
+/** Opens the page and waits for its first run; fails with the page's own error message. */
+async function open(page: Page, url: string): Promise<void> {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: 100_000 });
+  const status = page.locator('#status');
+  expect(await status.getAttribute('data-state'), `${await status.textContent()} ${errors.join('; ')}`).toBe('ready');
+}
+
+const text = async (page: Page, selector: string): Promise<string> => (await page.locator(selector).textContent())!.trim();
+
+/** The top-5 as the page shows it. */
+async function pageTop5(page: Page): Promise<{ class: number; prob: number }[]> {
+  return page.$$eval('[data-cell="output"] [data-field="top5"] tr[data-class]', (rows) => rows.map((r) => ({ class: Number(r.getAttribute('data-class')), prob: Number(r.getAttribute('data-prob')) })));
+}
+
+describe.skipIf(!haveChromium)('the notebook page', () => {
+  let site: { url: string; close: () => void };
+  let context: BrowserContext;
+  const profile = mkdtempSync(path.join(tmpdir(), 'alexnet-chromium-'));
+  const out = mkdtempSync(path.join(tmpdir(), 'alexnet-notebook-'));
+  const graph = alexnet({ preset: 'mini' });
+  const boot = path.join(SAMPLES, 'ankle-boot.png');
+
+  beforeAll(async () => {
+    await build({ configFile: CONFIG, logLevel: 'error', build: { outDir: out, emptyOutDir: true } });
+    site = await serve(out);
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 } });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }, 180_000);
+
+  afterAll(async () => {
+    await context?.close();
+    site?.close();
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  for (const backend of ['wasm', 'webgpu'] as const) {
+    it(`steps through every cell on ${backend}: shapes, classify's top-5, the reference check, two devices`, async () => {
+      const page = await context.newPage();
+      await open(page, `${site.url}/index.html?backend=${backend}`);
+      expect(await text(page, '#status')).toContain(`ran on ${backend}`);
+      if (backend === 'webgpu') expect(await page.locator('#backend option[value="webgpu"]').textContent()).toMatch(/^WebGPU \(.*\)$/);
+      const cells = await page.$$eval('section.cell', (s) => s.map((c) => c.getAttribute('data-cell')!));
+      const layers = graph.nodes.filter((n) => n.op.type !== 'input');
+      expect(cells.filter((c) => c.startsWith('layer-'))).toEqual(layers.map((n) => `layer-${n.name}`));
+      // one cell at a time, Next to the end: the one shown is the one the position names
+      for (const [i, id] of cells.entries()) {
+        expect(await page.$$eval('section.cell:not([hidden])', (s) => s.map((c) => c.getAttribute('data-cell')))).toEqual([id]);
+        expect(await text(page, '#position')).toMatch(new RegExp(`^${i + 1} / ${cells.length}:`));
+        if (id.startsWith('layer-')) {
+          const node = graph.node(id.slice('layer-'.length));
+          expect(await text(page, `[data-cell="${id}"] [data-field="output-shape"]`), id).toBe(`[${node.shape.join(', ')}]`);
+          expect(await text(page, `[data-cell="${id}"] [data-field="input-shape"]`), id).toBe(`[${node.inputShapes[0].join(', ')}]`);
+        }
+        if (id === 'layer-conv1') await page.locator('[data-cell="layer-conv1"]').screenshot({ path: path.join(ARTIFACTS, `notebook-conv1-${backend}.png`) });
+        if (i < cells.length - 1) await page.click('#next');
+      }
+      expect(await page.locator('#next').isDisabled()).toBe(true);
+      // the prediction: classify's classes in its order, probabilities to float32 rounding
+      const expected = classify(boot);
+      const shown = await pageTop5(page);
+      expect(shown.map((t) => t.class)).toEqual(expected.map((t) => t.class));
+      shown.forEach((t, r) => expect(Math.abs(t.prob - expected[r].prob)).toBeLessThan(1e-4));
+      const errors = await page.$$eval('[data-cell="check"] [data-field="error"]', (e) => e.map((x) => Number(x.textContent)));
+      expect(errors).toHaveLength(layers.length);
+      for (const e of errors) expect(e).toBeLessThanOrEqual(1e-4);
+      const split = await page.$$eval('[data-cell="devices"] [data-field="device-error"]', (e) => e.map((x) => x.textContent));
+      expect(split.length).toBeGreaterThan(0);
+      for (const e of split) expect(e).toBe('0 (bit-identical)');
+      expect(await page.locator('[data-cell="devices"] [data-field="transfers"] tr').count()).toBeGreaterThan(1);
+      await page.close();
+    });
+  }
+
+  it('shows the numbers of the terminal twin, on the reference backend, and Run all shows every cell', async () => {
+    const walk = path.join(out, 'walk');
+    cli('step', boot, '--out', walk);
+    const md = readFileSync(path.join(walk, 'walkthrough.md'), 'utf8');
+    const page = await context.newPage();
+    await open(page, `${site.url}/index.html?backend=reference&sample=ankle-boot.png`);
+    await page.click('#run-all');
+    expect(await page.locator('section.cell[hidden]').count()).toBe(0);
+    for (const node of graph.nodes.filter((n) => n.op.type !== 'input')) {
+      const row = md.split(`\n## ${node.name}: ${node.op.type}\n`)[1].split('\n').find((l) => l.startsWith('| ['))!;
+      // input, output, parameters, multiply-adds, time, min, max, mean, zeros: all but the time must match
+      const twin = row.split('|').slice(1, -1).map((c) => c.trim());
+      const shown = await page.$$eval(`[data-cell="layer-${node.name}"] tr:last-child td`, (tds) => tds.map((td) => td.textContent!.trim()));
+      expect([...shown.slice(0, 4), ...shown.slice(5)], node.name).toEqual([...twin.slice(0, 4), ...twin.slice(5)]);
+    }
+    const twinTop5 = md.split('## The prediction')[1].split('\n').filter((l) => /^\| \d/.test(l)).map((l) => l.split('|')[3].trim());
+    const shownTop5 = await page.$$eval('[data-cell="output"] [data-field="top5"] tr[data-class] td:nth-child(3)', (tds) => tds.map((td) => td.textContent!.trim()));
+    expect(shownTop5).toEqual(twinTop5);
+    // the two-device run: the same layers, the same verdict against one device
+    const twinSplit = new Map(md.split('against the one-device run')[1].split('\n').filter((l) => /^\| [a-z]/.test(l) && !l.startsWith('| layer')).map((l) => [l.split('|')[1].trim(), l.split('|')[4].trim()]));
+    const shownSplit = await page.$$eval('[data-cell="devices"] [data-layer]', (d) => d.map((x) => [x.getAttribute('data-layer')!, x.querySelector('[data-field="device-error"]')!.textContent!.trim()] as const));
+    expect(shownSplit.length).toBeGreaterThan(0);
+    for (const [layer, verdict] of shownSplit) expect(verdict, layer).toBe(twinSplit.get(layer));
+    await page.close();
+  });
+
+  it('averages ten crops when asked, as classify --tta ten-crop', async () => {
+    const page = await context.newPage();
+    await open(page, `${site.url}/index.html?backend=wasm&sample=sandal.png&crops=ten-crop`);
+    const expected = classify(path.join(SAMPLES, 'sandal.png'), '--tta', 'ten-crop');
+    const shown = await pageTop5(page);
+    expect(shown.map((t) => t.class)).toEqual(expected.map((t) => t.class));
+    shown.forEach((t, r) => expect(Math.abs(t.prob - expected[r].prob)).toBeLessThan(1e-4));
+    expect(await page.locator('[data-cell="ten-crops"] canvas').count()).toBe(10);
+    // PCA colour noise: the slider's α moves every pixel by α √λ p (one component for grey images)
+    const stats = readStats(readFileSync(path.join(ROOT, 'models/mini-fashion/stats.safetensors')), 'stats');
+    await page.click('#outline li[data-target="pca"]');
+    await page.locator('[data-field="alpha-1"]').fill('0.25');
+    const shift = 0.25 * Math.sqrt(stats.eigenvalues[0]) * stats.eigenvectors[0];
+    expect(await text(page, 'section[data-cell="pca"] figure:last-child figcaption')).toBe(`with noise: every pixel shifted by (${shift.toFixed(1)})`);
+    // one colour scale for every layer: the same legend everywhere, from the lowest value to the highest
+    await page.click('#run-all');
+    await page.selectOption('#scale', 'global');
+    const legends = await page.$$eval('section[data-cell^="layer-"] .legend', (l) => l.map((x) => x.textContent));
+    expect(new Set(legends).size).toBe(1);
+    await page.close();
+  });
+
+  it('takes an image, weights and labels from the file pickers, and names a bad weights file', async () => {
+    const page = await context.newPage();
+    await open(page, `${site.url}/index.html?backend=wasm`);
+    // the built-in model's files through the pickers, and a sample as an upload
+    const model = path.join(ROOT, 'models/mini-fashion');
+    await page.setInputFiles('#image-file', path.join(SAMPLES, 'bag.png'));
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('ran on') && document.querySelector('[data-cell="intro"]')?.textContent?.includes('bag.png'));
+    await page.setInputFiles('#stats-file', path.join(model, 'stats.safetensors'));
+    await page.setInputFiles('#labels-file', path.join(model, 'labels.txt'));
+    await page.setInputFiles('#weights-file', path.join(model, 'weights.safetensors'));
+    await page.waitForFunction(() => document.querySelector('#model-name')?.textContent?.startsWith('weights.safetensors: mini'));
+    await page.waitForSelector('#status[data-state="ready"]');
+    const expected = classify(path.join(SAMPLES, 'bag.png'));
+    expect((await pageTop5(page)).map((t) => t.class)).toEqual(expected.map((t) => t.class));
+    // a file that is not a weights file: a named error, and the page keeps working
+    await page.setInputFiles('#weights-file', { name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not weights') });
+    await page.waitForSelector('#status[data-state="error"]');
+    expect(await text(page, '#status')).toMatch(/^SafetensorsError \[[A-Z_]+\]: broken\.safetensors: /);
+    // and an image cut short: refused by name, as the CLI refuses it
+    await page.setInputFiles('#image-file', { name: 'cut.png', mimeType: 'image/png', buffer: readFileSync(path.join(SAMPLES, 'bag.png')).subarray(0, 120) });
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.includes('cut.png'));
+    expect(await text(page, '#status')).toMatch(/^ImageError \[TRUNCATED\]: cut\.png: /);
+    await page.close();
+  });
+
+  it('runs other weights: an RGB JPEG through bvlc\'s graph (paper\'s shapes, picked from the menu), as classify does', async () => {
+    const golden = path.join(ROOT, 'test/fixtures/golden/bvlc-w0.125-c10-b2/weights.safetensors');
+    // a colour JPEG that is not square, so the rescale, the centre square and the crop all matter
+    const photo = path.join(out, 'stripes.jpg');
+    const [w, h] = [300, 260];
+    const rgba = Buffer.alloc(w * h * 4);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgba.set([(x * 255) / w, 128 + 100 * Math.sin(y / 9), (x + y) % 64 < 32 ? 230 : 20, 255], 4 * (y * w + x));
+    writeFileSync(photo, jpeg.encode({ data: rgba, width: w, height: h }, 90).data);
+    const page = await context.newPage();
+    await open(page, `${site.url}/index.html?backend=wasm`);
+    await page.setInputFiles('#weights-file', golden);
+    await page.waitForFunction(() => document.querySelector('#model-name')?.textContent?.startsWith('weights.safetensors: paper at width 0.125, 10 classes'));
+    expect(await page.$$eval('#preset option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['paper', 'bvlc']);
+    await page.selectOption('#preset', 'bvlc');
+    await page.waitForFunction(() => document.querySelector('#model-name')?.textContent?.startsWith('weights.safetensors: bvlc'));
+    await page.setInputFiles('#image-file', photo);
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('ran on') && document.querySelector('section[data-cell="intro"]')?.textContent?.includes('stripes.jpg'), undefined, { timeout: 100_000 });
+    expect(await text(page, '#status')).toContain('ImageNet\'s per-channel mean'); // no statistics: said, as the CLI says it
+    expect(await text(page, 'section[data-cell="layer-norm1"] [data-field="formula"]')).toContain('b[c] = a[c] / (1 + 0.0001/5'); // bvlc's LRN
+    const expected = classify(photo, '--arch', 'bvlc', '--width', '0.125', '--classes', '10', '--weights', golden);
+    const shown = await pageTop5(page);
+    expect(shown.map((t) => t.class)).toEqual(expected.map((t) => t.class));
+    shown.forEach((t, r) => expect(Math.abs(t.prob - expected[r].prob)).toBeLessThan(1e-4));
+    for (const e of await page.$$eval('[data-cell="check"] [data-field="error"]', (x) => x.map((y) => Number(y.textContent)))) expect(e).toBeLessThanOrEqual(1e-4);
+    await page.click('#run-all');
+    for (const cell of ['image-1', 'image-2', 'conv1-filters']) await page.locator(`section[data-cell="${cell}"]`).screenshot({ path: path.join(ARTIFACTS, `notebook-bvlc-${cell}.png`) });
+    await page.close();
+  });
+
+  it('runs from the dev server (npm run notebook)', async () => {
+    const server = await createViteServer({ configFile: CONFIG, logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
+    await server.listen();
+    try {
+      const page = await context.newPage();
+      await open(page, `${server.resolvedUrls!.local[0]}?backend=wasm`);
+      expect(await text(page, '[data-cell="intro"] h2')).toBe('AlexNet');
+      await page.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
