@@ -3,7 +3,7 @@
 // rather than silent: a shader that does not compile, a device that is gone.
 import { describe, expect, it } from 'vitest';
 import { referenceBackend } from '../src/backends/reference/index.js';
-import { compilePipeline, defaultGpu, requestAdapter, webgpuBackend } from '../src/backends/webgpu/index.js';
+import { compilePipeline, defaultGpu, describeAdapter, requestAdapter, webgpuBackend } from '../src/backends/webgpu/index.js';
 import { BackendError } from '../src/errors.js';
 import { Graph } from '../src/graph/index.js';
 import type { Op } from '../src/graph/index.js';
@@ -18,6 +18,14 @@ import { convolvesAwkwardShapes } from './awkward-conv.js';
 import { runOp } from './run-op.js';
 
 const randomTensor = (shape: number[], seed: number): Tensor => tensor(shape, randomData(sizeOf(shape), seed));
+
+// Benchmarks and the notebook label a CPU-emulated adapter as such, whichever way its runtime names it.
+it('names a software adapter as software: Dawn in Node (lavapipe), Chrome (SwiftShader), a real GPU not', () => {
+  const info = (fields: Partial<GPUAdapterInfo>): GPUAdapterInfo => ({ vendor: '', architecture: '', device: '', description: '', ...fields }) as GPUAdapterInfo;
+  expect(describeAdapter(info({ vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' }))).toBe('WebGPU on software Vulkan (CPU): llvmpipe (LLVM 15.0.6, 256 bits)');
+  expect(describeAdapter(info({ vendor: 'google', architecture: 'swiftshader' }))).toBe('WebGPU on software Vulkan (CPU): google swiftshader');
+  expect(describeAdapter(info({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H100 80GB HBM3' }))).toBe('NVIDIA H100 80GB HBM3');
+});
 
 describe.skipIf(!webgpuUnderTest)('webgpu', () => {
   it('splits a weight matrix larger than one binding into several, on the GEMV (batches up to 8) and the GEMM paths', async () => {

@@ -61,8 +61,9 @@ export function defaultGpu(): Promise<GPU> {
 
 /** The adapter for people; a software one (lavapipe, llvmpipe, SwiftShader) is labelled as the CPU it runs on. */
 export function describeAdapter(info: GPUAdapterInfo): string {
-  const name = info.description || [info.vendor, info.device].filter(Boolean).join(' ') || 'unnamed adapter';
-  const software = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.description} ${info.device}`);
+  // Dawn in Node names the driver in description; Chrome leaves it empty (its fallback adapter: vendor google, architecture swiftshader)
+  const name = info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unnamed adapter';
+  const software = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.description} ${info.device} ${info.architecture}`);
   return software ? `WebGPU on software Vulkan (CPU): ${name}` : name;
 }
 
