@@ -19,7 +19,7 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
 }
 
 /** A picture at `zoom` screen pixels per pixel (pixelated, so maps stay sharp). */
-export function canvasOf(picture: Picture, zoom: number, label: string): HTMLCanvasElement {
+function canvasOf(picture: Picture, zoom: number, label: string): HTMLCanvasElement {
   const canvas = el('canvas', { width: String(picture.width), height: String(picture.height), role: 'img', 'aria-label': label });
   canvas.style.width = `${picture.width * zoom}px`;
   canvas.getContext('2d')!.putImageData(new ImageData(new Uint8ClampedArray(picture.rgba), picture.width, picture.height), 0, 0);
@@ -57,12 +57,12 @@ export function preprocessCell(c: PreprocessCell): HTMLElement[] {
 }
 
 /** The layer's range, or one shared by every layer (so that scales can be compared across the network). */
-export function rangeOf(c: LayerCell, global: readonly [number, number] | undefined): [number, number] {
+function rangeOf(c: LayerCell, global: readonly [number, number] | undefined): [number, number] {
   if (global) return [global[0], global[1]];
   return c.stats.min < 0 ? [c.stats.min, c.stats.max] : [0, c.stats.max];
 }
 
-export function mapsFigure(output: Tensor, range: readonly [number, number], caption: string, target = 480): HTMLElement {
+function mapsFigure(output: Tensor, range: readonly [number, number], caption: string, target = 480): HTMLElement {
   const maps = output.shape.length === 3;
   const picture = mapsGridPicture(output, range, 1);
   // an [F] output is one row of F cells: stretch it so each unit is visible

@@ -17,10 +17,12 @@ import { stackImages } from '../src/data/preprocess.js';
 import { alexnet } from '../src/models/index.js';
 import { PREPROCESSING } from '../src/models/index.js';
 import { colour, gridLayout, mapsGridPng } from '../src/notebook/render-png.js';
+import { fittingConfigs } from '../src/notebook/model.js';
 import { formulaOf, mapStats } from '../src/notebook/walkthrough.js';
 import { readSafetensors } from '../src/io/index.js';
 import { runGraph } from '../src/runtime/index.js';
 import { tensor } from '../src/tensor.js';
+import { paperInit } from '../src/train/index.js';
 
 const BIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 const MODEL = fileURLToPath(new URL('../models/mini-fashion/', import.meta.url));
@@ -143,5 +145,23 @@ describe('walkthrough pieces', () => {
     expect([png.width, png.height]).toEqual([5, 3]);
     const at = (x: number, y: number) => Array.from(png.data.subarray(4 * (y * png.width + x), 4 * (y * png.width + x) + 3));
     expect([at(1, 1), at(3, 1), at(0, 0), at(2, 1)]).toEqual([[0, 0, 0], [255, 255, 255], [128, 128, 128], [128, 128, 128]]);
+  });
+});
+
+// The notebook's file picker takes weights alone: the preset, width, classes and channels come from their shapes.
+describe('a model from its weights', () => {
+  it('tells the preset and its options from the shapes, and lists every preset that fits', () => {
+    const configs = (preset: 'paper' | 'torchvision' | 'mini', extra: object) => fittingConfigs(paperInit(alexnet({ preset, ...extra }), { seed: 1 }), 'w');
+    expect(configs('torchvision', { width: 0.25, classes: 7 })).toEqual([{ preset: 'torchvision', width: 0.25, classes: 7, inChannels: 3 }]);
+    expect(configs('mini', { width: 0.5, inChannels: 3 })).toEqual([{ preset: 'mini', width: 0.5, classes: 10, inChannels: 3 }]);
+    // a width whose conv1 rounds away from it (96 · 0.3 = 28.8 → 28 maps, which alone would say 0.29)
+    const [odd] = configs('paper', { width: 0.3 });
+    expect(alexnet(odd).params()).toEqual(alexnet({ preset: 'paper', width: 0.3 }).params());
+    // the LRN has no parameters: paper's weights are bvlc's too
+    expect(configs('paper', { width: 0.125, classes: 10 }).map((c) => c.preset)).toEqual(['paper', 'bvlc']);
+    expect(() => fittingConfigs(new Map([['conv1.weight', tensor([4, 3, 5, 5])]]), 'odd.safetensors')).toThrow(/odd\.safetensors: no conv1\.weight .* and fc8\.weight/);
+    // right ends, wrong middle: named per preset
+    const wrong = new Map(paperInit(alexnet({ preset: 'mini' }), { seed: 1 })).set('conv3.weight', tensor([3, 3, 3, 3]));
+    expect(() => fittingConfigs(wrong, 'w')).toThrow(/fit none of the presets .*mini: .*conv3\.weight/);
   });
 });

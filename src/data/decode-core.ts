@@ -61,7 +61,7 @@ const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
 });
 const crc32 = (bytes: Uint8Array): number => ~bytes.reduce((crc, b) => CRC_TABLE[(crc ^ b) & 0xff] ^ (crc >>> 8), ~0) >>> 0;
 const latin1 = (bytes: Uint8Array, from: number, to: number): string => String.fromCharCode(...bytes.subarray(from, to));
-export const viewOf = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+const viewOf = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 export function imageSize(bytes: Uint8Array, source = 'image'): { format: 'png' | 'jpeg'; width: number; height: number } {
   const { format, width, height } = readHeader(bytes, source);

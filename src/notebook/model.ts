@@ -70,16 +70,26 @@ export function fittingConfigs(tensors: Weights, source: string): AlexNetConfig[
   }
   const fits: AlexNetConfig[] = [];
   const misfits: string[] = [];
+  const outputs = (graph: Graph, node: string): number => graph.node(node).shape[0];
   for (const preset of PRESETS) {
-    const conv = alexnet({ preset }).node('conv1').op;
-    const base = conv.type === 'conv2d' ? conv.out : 1;
-    const config: AlexNetConfig = { preset, width: conv1.shape[0] / base, classes: fc8.shape[0], inChannels: conv1.shape[1] };
-    try {
-      checkWeights(alexnet(config).params(), tensors, source);
-      fits.push(config);
-    } catch (e) {
-      misfits.push(`${preset}: ${(e as Error).message.replace(`${source}: `, '')}`);
+    const base = alexnet({ preset });
+    // channel counts are rounded to even numbers (scaleChannels), so conv1's 96 maps pin the width
+    // down less than fc7's 4096 units: try the width each implies
+    const fc7 = tensors.get('fc7.weight');
+    const widths = new Set([...(fc7 ? [fc7.shape[0] / outputs(base, 'fc7')] : []), conv1.shape[0] / outputs(base, 'conv1')]);
+    let why = '';
+    for (const width of widths) {
+      const config: AlexNetConfig = { preset, width, classes: fc8.shape[0], inChannels: conv1.shape[1] };
+      try {
+        checkWeights(alexnet(config).params(), tensors, source);
+        fits.push(config);
+        why = '';
+        break;
+      } catch (e) {
+        why ||= (e as Error).message.replace(`${source}: `, '');
+      }
     }
+    if (why) misfits.push(`${preset}: ${why}`);
   }
   if (!fits.length) throw new UsageError('NOT_ALEXNET', `${source}: these weights fit none of the presets at their default input size (${misfits.join('; ')})`);
   return fits;

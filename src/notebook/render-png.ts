@@ -8,7 +8,7 @@ import { filtersPicture, imagePicture, mapsGridPicture } from './pictures.js';
 
 export { colour, gridLayout } from './pictures.js';
 
-export function encodePng({ width, height, rgba }: Picture): Uint8Array {
+function encodePng({ width, height, rgba }: Picture): Uint8Array {
   const png = new PNG({ width, height });
   png.data.set(rgba);
   return PNG.sync.write(png);
