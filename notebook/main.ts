@@ -234,7 +234,8 @@ function cellsOf(r: Run): Cell[] {
 
 function tenCropsCell(r: Run): HTMLElement[] {
   const crops = testCrops(r.image, r.model.spec, 'ten-crop');
-  const bound = Math.max(...crops.map((c) => Math.max(Math.abs(mapStats(c.data).min), Math.abs(mapStats(c.data).max))), 1e-12);
+  // one symmetric range for all ten, so that they compare
+  const bound = Math.max(...crops.map((c) => mapStats(c.data)).flatMap((m) => [-m.min, m.max]), 1e-12);
   const names = ['top left', 'top right', 'bottom left', 'bottom right', 'centre'];
   const size = r.model.spec.preprocessing.crop;
   return [
@@ -278,24 +279,24 @@ function pcaCell(r: Run): HTMLElement[] {
   ];
 }
 
+/** Builds every cell's DOM (again after a run or a new colour scale), then shows the current one. */
 function render(): void {
-  const main = $('cells');
-  const outline = $('outline');
   state.current = Math.min(state.current, state.cells.length - 1);
-  main.replaceChildren(
+  $('cells').replaceChildren(...state.cells.map((c) => el('section', { class: 'cell', 'data-cell': c.id, id: `cell-${c.id}` }, el('h2', {}, c.title), ...c.body())));
+  $('outline').replaceChildren(
     ...state.cells.map((c, i) => {
-      const section = el('section', { class: 'cell', 'data-cell': c.id, id: `cell-${c.id}` }, el('h2', {}, c.title), ...c.body());
-      section.hidden = !state.showAll && i !== state.current;
-      return section;
-    }),
-  );
-  outline.replaceChildren(
-    ...state.cells.map((c, i) => {
-      const li = el('li', { 'data-target': c.id, ...(i === state.current ? { class: 'current' } : {}) }, c.title);
+      const li = el('li', { 'data-target': c.id }, c.title);
       li.addEventListener('click', () => go(i));
       return li;
     }),
   );
+  show();
+}
+
+/** Shows the current cell alone, or every cell after "Run all", and where it stands. */
+function show(): void {
+  Array.from($('cells').children).forEach((section, i) => ((section as HTMLElement).hidden = !state.showAll && i !== state.current));
+  Array.from($('outline').children).forEach((li, i) => li.classList.toggle('current', i === state.current));
   $('position').textContent = `${state.current + 1} / ${state.cells.length}: ${state.cells[state.current]?.title ?? ''}`;
   $<HTMLButtonElement>('previous').disabled = state.current === 0;
   $<HTMLButtonElement>('next').disabled = state.current === state.cells.length - 1;
@@ -305,12 +306,7 @@ function render(): void {
 function go(i: number): void {
   state.current = Math.max(0, Math.min(state.cells.length - 1, i));
   state.showAll = false;
-  const sections = Array.from($('cells').children) as HTMLElement[];
-  sections.forEach((s, j) => (s.hidden = j !== state.current));
-  Array.from($('outline').children).forEach((li, j) => li.classList.toggle('current', j === state.current));
-  $('position').textContent = `${state.current + 1} / ${state.cells.length}: ${state.cells[state.current].title}`;
-  $<HTMLButtonElement>('previous').disabled = state.current === 0;
-  $<HTMLButtonElement>('next').disabled = state.current === state.cells.length - 1;
+  show();
   window.scrollTo({ top: 0 });
 }
 
@@ -396,7 +392,7 @@ function wire(): void {
   $('next').addEventListener('click', () => go(state.current + 1));
   $('run-all').addEventListener('click', () => {
     state.showAll = true;
-    render();
+    show();
   });
   document.addEventListener('keydown', (e) => {
     if ((e.target as HTMLElement).closest('input, select')) return;
