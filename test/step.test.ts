@@ -159,6 +159,10 @@ describe('a model from its weights', () => {
     expect(alexnet(odd).params()).toEqual(alexnet({ preset: 'paper', width: 0.3 }).params());
     // the LRN has no parameters: paper's weights are bvlc's too
     expect(configs('paper', { width: 0.125, classes: 10 }).map((c) => c.preset)).toEqual(['paper', 'bvlc']);
+    // `alexnet init` names the preset and the input size in the file's metadata: that preset first, that size
+    const small = paperInit(alexnet({ preset: 'bvlc', width: 0.125, inputSize: 99 }), { seed: 1 });
+    expect(fittingConfigs(small, 'w', { preset: 'bvlc', inputSize: '99' }).map((c) => [c.preset, c.inputSize])).toEqual([['bvlc', 99], ['paper', 99]]);
+    expect(() => fittingConfigs(small, 'w')).toThrow(/fit none of the presets at their own input sizes/);
     expect(() => fittingConfigs(new Map([['conv1.weight', tensor([4, 3, 5, 5])]]), 'odd.safetensors')).toThrow(/odd\.safetensors: no conv1\.weight .* and fc8\.weight/);
     // right ends, wrong middle: named per preset
     const wrong = new Map(paperInit(alexnet({ preset: 'mini' }), { seed: 1 })).set('conv3.weight', tensor([3, 3, 3, 3]));

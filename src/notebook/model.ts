@@ -45,7 +45,7 @@ export function preprocessingFor(arch: Preset, model: Graph, stats: DataStats | 
     return { ...p, resize: m.height, crop };
   }
   if (channels !== 3 || arch === 'mini') throw new UsageError('STATS', `the ${arch} preset subtracts the training set's mean image: pass --stats (from \`alexnet stats\`)`);
-  warn('no --stats: subtracting ImageNet\'s per-channel mean instead of a mean image');
+  warn('no training-set statistics (--stats): subtracting ImageNet\'s per-channel mean instead of a mean image');
   return { ...p, resize, crop, mean: IMAGENET_RGB_MEAN_255 };
 }
 
@@ -59,10 +59,11 @@ export function parseLabels(text: string, classes: number, source: string): stri
 
 /**
  * Every preset whose graph takes these tensors, each at the width, classes and input channels that
- * conv1 and fc8 imply and at its own input size. paper and bvlc differ only in their LRN, which has
- * no parameters, so their weights fit both: the caller picks.
+ * conv1 and fc8 imply, at the input size the file's metadata gives (`alexnet init` writes its
+ * options there) or else the preset's own. paper and bvlc differ only in their LRN, which has no
+ * parameters, so their weights fit both: the metadata's preset comes first, else the caller picks.
  */
-export function fittingConfigs(tensors: Weights, source: string): AlexNetConfig[] {
+export function fittingConfigs(tensors: Weights, source: string, metadata: Readonly<Record<string, string>> = {}): AlexNetConfig[] {
   const conv1 = tensors.get('conv1.weight');
   const fc8 = tensors.get('fc8.weight');
   if (!conv1 || conv1.shape.length !== 4 || !fc8 || fc8.shape.length !== 2) {
@@ -71,7 +72,9 @@ export function fittingConfigs(tensors: Weights, source: string): AlexNetConfig[
   const fits: AlexNetConfig[] = [];
   const misfits: string[] = [];
   const outputs = (graph: Graph, node: string): number => graph.node(node).shape[0];
-  for (const preset of PRESETS) {
+  const inputSize = Number(metadata.inputSize) || undefined;
+  const presets = [...PRESETS].sort((a, b) => Number(b === metadata.preset) - Number(a === metadata.preset));
+  for (const preset of presets) {
     const base = alexnet({ preset });
     // channel counts are rounded to even numbers (scaleChannels), so conv1's 96 maps pin the width
     // down less than fc7's 4096 units: try the width each implies
@@ -79,7 +82,7 @@ export function fittingConfigs(tensors: Weights, source: string): AlexNetConfig[
     const widths = new Set([...(fc7 ? [fc7.shape[0] / outputs(base, 'fc7')] : []), conv1.shape[0] / outputs(base, 'conv1')]);
     let why = '';
     for (const width of widths) {
-      const config: AlexNetConfig = { preset, width, classes: fc8.shape[0], inChannels: conv1.shape[1] };
+      const config: AlexNetConfig = { preset, width, classes: fc8.shape[0], inChannels: conv1.shape[1], ...(inputSize && { inputSize }) };
       try {
         checkWeights(alexnet(config).params(), tensors, source);
         fits.push(config);
@@ -91,7 +94,7 @@ export function fittingConfigs(tensors: Weights, source: string): AlexNetConfig[
     }
     if (why) misfits.push(`${preset}: ${why}`);
   }
-  if (!fits.length) throw new UsageError('NOT_ALEXNET', `${source}: these weights fit none of the presets at their default input size (${misfits.join('; ')})`);
+  if (!fits.length) throw new UsageError('NOT_ALEXNET', `${source}: these weights fit none of the presets at ${inputSize ? `input size ${inputSize}` : 'their own input sizes'} (${misfits.join('; ')})`);
   return fits;
 }
 
@@ -100,9 +103,9 @@ export function fittingConfigs(tensors: Weights, source: string): AlexNetConfig[
  * mean image, class names; `preset` when the weights fit several (default: the first that fits).
  */
 export function loadModel(weightsFile: ModelFile, statsFile: ModelFile | undefined, labelsFile: { name: string; text: string } | undefined, warn: (message: string) => void, preset?: Preset): NotebookModel {
-  const { tensors } = readSafetensors(weightsFile.bytes, weightsFile.name);
+  const { tensors, metadata } = readSafetensors(weightsFile.bytes, weightsFile.name);
   const weights = fromTorchvisionNames(tensors) ?? tensors;
-  const fits = fittingConfigs(weights, weightsFile.name);
+  const fits = fittingConfigs(weights, weightsFile.name, metadata);
   const config = fits.find((c) => c.preset === preset) ?? fits[0];
   const graph = alexnet(config);
   const [channels] = graph.input.shape;
