@@ -142,10 +142,11 @@ async function compute(): Promise<void> {
     const session = await loadGraph(graph, BACKENDS[backend](), weights);
     const reference = backend === 'reference' ? undefined : await loadGraph(graph, referenceBackend, weights);
     let layers: LayerCell[];
-    let prob: Float64Array;
+    let prob: ArrayLike<number>;
     try {
       layers = await layerCells(graph, session, image, spec, reference);
-      prob = await predict(session, image, spec, state.crops);
+      // the centre crop's softmax is the last layer's output, as in `alexnet step`; ten crops need a run of their own
+      prob = state.crops === 'center' ? layers.at(-1)!.output.data : await predict(session, image, spec, 'ten-crop');
     } finally {
       await session.dispose();
       await reference?.dispose();

@@ -4,6 +4,7 @@
 import type { Image } from '../src/data/image.js';
 import type { Partitioned } from '../src/partition/index.js';
 import type { DeviceLayer, LayerCell, OutputCell, PreprocessCell } from '../src/notebook/walkthrough.js';
+import { layerFacts } from '../src/notebook/walkthrough.js';
 import type { Picture } from '../src/notebook/pictures.js';
 import { colour, filtersPicture, imagePicture, mapsGridPicture } from '../src/notebook/pictures.js';
 import type { Tensor } from '../src/tensor.js';
@@ -27,7 +28,6 @@ function canvasOf(picture: Picture, zoom: number, label: string): HTMLCanvasElem
 }
 
 const fmt = (v: number): string => v.toPrecision(4);
-const shape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 const count = (v: number): string => v.toLocaleString('en-US');
 
 /** Zoom that shows a picture about `target` pixels wide, never below 1. */
@@ -73,29 +73,11 @@ function mapsFigure(output: Tensor, range: readonly [number, number], caption: s
 }
 
 export function layerCell(c: LayerCell, global: readonly [number, number] | undefined): HTMLElement[] {
-  const s = c.stats;
-  const td = (field: string, text: string): HTMLElement => el('td', { 'data-field': field }, text);
+  const facts = layerFacts(c);
   const parts: HTMLElement[] = [
     el('p', {}, `${c.text}.`),
     el('code', { class: 'formula', 'data-field': 'formula' }, c.formula),
-    el(
-      'table',
-      {},
-      el('tr', {}, ...['input', 'output', 'parameters', 'multiply-adds', 'time', 'min', 'max', 'mean', 'zeros'].map((h) => el('th', {}, h))),
-      el(
-        'tr',
-        {},
-        td('input-shape', shape(c.inputShape)),
-        td('output-shape', shape(c.outputShape)),
-        td('params', count(c.params)),
-        td('macs', count(c.macs)),
-        td('ms', `${c.ms.toFixed(2)} ms`),
-        td('min', fmt(s.min)),
-        td('max', fmt(s.max)),
-        td('mean', fmt(s.mean)),
-        td('zeros', `${(100 * s.zeros).toFixed(1)} %`),
-      ),
-    ),
+    el('table', {}, el('tr', {}, ...facts.map(([, heading]) => el('th', {}, heading))), el('tr', {}, ...facts.map(([field, , text]) => el('td', { 'data-field': field }, text)))),
   ];
   if (c.op.type === 'flatten' || c.op.type === 'dropout') {
     parts.push(el('p', { class: 'muted' }, c.op.type === 'flatten' ? 'The maps, read out as one vector: the same numbers as the layer before.' : 'At inference dropout passes its input through: the same numbers as the layer before.'));

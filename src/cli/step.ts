@@ -16,7 +16,7 @@ import type { Graph } from '../graph/index.js';
 import { writeFileAtomic } from '../io/index.js';
 import type { Cell, LayerCell } from '../notebook/walkthrough.js';
 import type { DeviceLayer } from '../notebook/walkthrough.js';
-import { deviceLayers, layerCells, outputCell, preprocessCells } from '../notebook/walkthrough.js';
+import { deviceLayers, layerCells, layerFacts, outputCell, preprocessCells } from '../notebook/walkthrough.js';
 import { filtersPng, imagePng, mapsGridPng } from '../notebook/render-png.js';
 import type { Partitioned } from '../partition/index.js';
 import { partition } from '../partition/index.js';
@@ -122,8 +122,7 @@ async function step(file: string, o: StepOptions, command: Command): Promise<voi
 }
 
 function layerMarkdown(c: LayerCell, picture: string): string {
-  const s = c.stats;
-  const shape = (x: readonly number[]): string => `[${x.join(', ')}]`;
+  const facts = layerFacts(c);
   const lines = [
     `## ${c.name}: ${c.op.type}`,
     '',
@@ -131,9 +130,9 @@ function layerMarkdown(c: LayerCell, picture: string): string {
     '',
     `\`${c.formula}\``,
     '',
-    '| input | output | parameters | multiply-adds | time | min | max | mean | zeros |',
-    '|---|---|---|---|---|---|---|---|---|',
-    `| ${shape(c.inputShape)} | ${shape(c.outputShape)} | ${c.params.toLocaleString('en-US')} | ${c.macs.toLocaleString('en-US')} | ${c.ms.toFixed(2)} ms | ${s.min.toPrecision(4)} | ${s.max.toPrecision(4)} | ${s.mean.toPrecision(4)} | ${(100 * s.zeros).toFixed(1)} % |`,
+    `| ${facts.map(([, heading]) => heading).join(' | ')} |`,
+    `|${facts.map(() => '---|').join('')}`,
+    `| ${facts.map(([, , text]) => text).join(' | ')} |`,
   ];
   if (c.op.type !== 'flatten' && c.op.type !== 'dropout') lines.push('', `![every output of ${c.name}, on the layer's range](${picture})`);
   return lines.join('\n');

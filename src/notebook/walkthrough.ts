@@ -75,6 +75,27 @@ export function mapStats(data: ArrayLike<number>): MapStats {
 
 const n = (v: number): string => String(Number(v.toPrecision(6)));
 
+/**
+ * A layer cell's table row as people read it, [field, heading, text]: the one formatting of the
+ * page and the terminal twin, so that both print the same characters.
+ */
+export function layerFacts(c: LayerCell): [field: string, heading: string, text: string][] {
+  const shape = (x: readonly number[]): string => `[${x.join(', ')}]`;
+  const count = (v: number): string => v.toLocaleString('en-US');
+  const s = c.stats;
+  return [
+    ['input-shape', 'input', shape(c.inputShape)],
+    ['output-shape', 'output', shape(c.outputShape)],
+    ['params', 'parameters', count(c.params)],
+    ['macs', 'multiply-adds', count(c.macs)],
+    ['ms', 'time', `${c.ms.toFixed(2)} ms`],
+    ['min', 'min', s.min.toPrecision(4)],
+    ['max', 'max', s.max.toPrecision(4)],
+    ['mean', 'mean', s.mean.toPrecision(4)],
+    ['zeros', 'zeros', `${(100 * s.zeros).toFixed(1)} %`],
+  ];
+}
+
 /** The op's formula with this layer's numbers, for people. */
 export function formulaOf(op: Op, input: Shape): string {
   switch (op.type) {
