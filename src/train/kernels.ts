@@ -47,8 +47,9 @@ export const referenceTrainKernels: TrainKernels = {
 /**
  * The wasm module's training exports over one shared memory, on `threads` threads (this one and
  * the wasm backend's workers), with a bump layout per call. `release()` lets the workers go.
+ * `jitterMs` is for testing the thread protocol (threads.ts).
  */
-export async function wasmTrainKernels(threads = 1): Promise<TrainKernels & { release(): Promise<void> }> {
+export async function wasmTrainKernels(threads = 1, jitterMs = 0): Promise<TrainKernels & { release(): Promise<void> }> {
   const build = await chooseBuild();
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
   const module = await compileBuild(build);
@@ -58,7 +59,7 @@ export async function wasmTrainKernels(threads = 1): Promise<TrainKernels & { re
   const edges = align(control + CONTROL.BYTES);
   const base = align(edges + threads * k.edgeBytes());
   if (memory.buffer.byteLength < base) memory.grow(Math.ceil((base - memory.buffer.byteLength) / 65536));
-  const pool = await ThreadPool.create(module, memory, k, control, threads);
+  const pool = await ThreadPool.create(module, memory, k, control, threads, jitterMs);
   const mr = k.panelRows();
 
   /** Byte offsets for regions of the given float counts, the memory grown to hold them all. */

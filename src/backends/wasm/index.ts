@@ -25,6 +25,8 @@ export interface WasmOptions {
   readonly threads?: number;
   /** Kernel build; default ALEXNET_WASM, else relaxed where the engine accepts it. */
   readonly build?: WasmBuild;
+  /** Testing only: random pauses of up to this many ms in the thread protocol (threads.ts), to widen its races. */
+  readonly jitterMs?: number;
 }
 
 /** Columns per B panel (assembly/gemm.ts NR). */
@@ -37,13 +39,13 @@ interface WasmTensor extends Handle {
 }
 
 export function wasmBackend(options: WasmOptions = {}): Backend {
-  const { threads } = options;
+  const { threads, jitterMs = 0 } = options;
   if (threads !== undefined && !(Number.isSafeInteger(threads) && threads >= 1)) throw new UsageError('THREADS', `threads must be a positive integer, got ${threads}`);
   return {
     name: 'wasm',
     async load(graph, params) {
       const build = await chooseBuild(options.build);
-      return WasmExecutor.create(graph, params, build, threads ?? (await cores()));
+      return WasmExecutor.create(graph, params, build, threads ?? (await cores()), jitterMs);
     },
   };
 }
@@ -86,7 +88,7 @@ class WasmExecutor implements Executor<WasmTensor> {
     private readonly edges: number,
   ) {}
 
-  static async create(graph: Graph, params: ReadonlyMap<string, readonly Tensor[]>, build: WasmBuild, threads: number): Promise<WasmExecutor> {
+  static async create(graph: Graph, params: ReadonlyMap<string, readonly Tensor[]>, build: WasmBuild, threads: number, jitterMs: number): Promise<WasmExecutor> {
     const module = await compileBuild(build);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
     const kernels = instantiate(module, memory);
@@ -138,7 +140,7 @@ class WasmExecutor implements Executor<WasmTensor> {
         packPanels(w.data, b.data, w.shape[0], w.shape[1], NR, out);
       }
     }
-    const pool = await ThreadPool.create(module, memory, kernels, control, threads);
+    const pool = await ThreadPool.create(module, memory, kernels, control, threads, jitterMs);
     const weightsStart = layout.length ? layout[0][1] : end;
     return new WasmExecutor(graph, memory, kernels, pool, build, packed, convs, end - weightsStart, align(end), edges);
   }

@@ -1,9 +1,22 @@
 // Runs a parallel kernel on every thread at once: this thread plus (threads - 1) workers, all on
 // one shared WebAssembly.Memory. A call is published through a small control block in that memory
-// (kernel index, arguments, a generation counter the workers wait on with Atomics) rather than
-// postMessage, so starting a kernel costs microseconds, not a message round trip. Each thread
-// computes share `part` of `parts`; the kernels split work so that no output depends on the split.
-// Workers outlive pools: a released pool's workers wait idle for the next one.
+// rather than postMessage, so starting a kernel costs microseconds, not a message round trip. Each
+// thread computes share `part` of `parts`; the kernels split work so that no output depends on the
+// split. Workers outlive pools: a released pool's workers wait idle for the next one.
+//
+// The protocol, one call at a time:
+//   caller: write KERNEL, ARGC and the arguments; DONE = 0; GENERATION += 1 (the seq-cst add
+//           publishes the plain writes before it); notify GENERATION; run part 0; wait until
+//           DONE = parts - 1; only then may the next call touch the control block or the memory.
+//   worker: wait until GENERATION differs from the last generation it ran; read KERNEL, ARGC and
+//           the arguments; run its part; DONE += 1 (publishing its outputs); notify DONE.
+// Each side waits for a *value*, never for a wake-up. A worker that took a wake-up as a new call
+// once ran a finished call again: preempted between its add and its notify, the caller's notify
+// reached a worker that had already run that generation (seen the add while spinning) and gone back
+// to sleep; the worker re-ran the old kernel while the caller moved on, and its second DONE was
+// counted as its share of the next call, which the caller then read unfinished. Under load that
+// changed a few outputs of one batch in hundreds (issue 22; test/threads.test.ts reproduces it
+// with `jitterMs`, which widens every window of the protocol with random pauses).
 import type { Worker } from 'node:worker_threads';
 import { BackendError } from '../../errors.js';
 import { PARALLEL_KERNELS } from './module.js';
@@ -19,21 +32,23 @@ export class ThreadPool {
     private readonly control: Int32Array,
     private readonly args: Float64Array,
     private readonly workers: Worker[],
+    private readonly pause: () => void,
   ) {}
 
-  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, kernels: Kernels, controlOffset: number, threads: number): Promise<ThreadPool> {
+  /** `jitterMs` > 0 (testing only): every thread pauses up to that long at random steps of the protocol. */
+  static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, kernels: Kernels, controlOffset: number, threads: number, jitterMs = 0): Promise<ThreadPool> {
     const control = new Int32Array(memory.buffer, controlOffset, 16);
     const args = new Float64Array(memory.buffer, controlOffset + 64, 32);
     const workers = await Promise.all(
       Array.from({ length: threads - 1 }, async (_, i) => {
         const worker = idle.pop() ?? (await spawn());
         const ready = nextMessage(worker);
-        worker.postMessage({ module, memory, controlOffset, part: i + 1, parts: threads, kernels: PARALLEL_KERNELS });
+        worker.postMessage({ module, memory, controlOffset, part: i + 1, parts: threads, kernels: PARALLEL_KERNELS, jitterMs });
         await ready;
         return worker;
       }),
     );
-    return new ThreadPool(kernels as unknown as Record<ParallelKernel, (...args: number[]) => void>, control, args, workers);
+    return new ThreadPool(kernels as unknown as Record<ParallelKernel, (...args: number[]) => void>, control, args, workers, jitterMs > 0 ? pauser(jitterMs) : () => {});
   }
 
   get threads(): number {
@@ -53,8 +68,10 @@ export class ThreadPool {
     control[CONTROL.ARGC] = args.length;
     Atomics.store(control, CONTROL.DONE, 0);
     Atomics.add(control, CONTROL.GENERATION, 1);
+    this.pause();
     Atomics.notify(control, CONTROL.GENERATION);
     this.kernels[kernel](...args, 0, parts);
+    this.pause();
     for (let done = Atomics.load(control, CONTROL.DONE); done < parts - 1; done = Atomics.load(control, CONTROL.DONE)) {
       Atomics.wait(control, CONTROL.DONE, done);
     }
@@ -71,6 +88,14 @@ export class ThreadPool {
     await Promise.all(left);
     idle.push(...this.workers);
   }
+}
+
+/** A random pause of up to `ms` at half the calls (worker.js has the same for the workers). */
+function pauser(ms: number): () => void {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  return () => {
+    if (Math.random() < 0.5) Atomics.wait(cell, 0, 0, Math.random() * ms);
+  };
 }
 
 /** Workers between pools: starting a thread costs tens of milliseconds, lending one a memory about one. */
