@@ -3,10 +3,10 @@
 // bench/results/layers-<date>[-quick].svg, one stacked bar per configuration. runLayers() is the
 // measurement, for other scripts. Each configuration runs in its own process (layers-child.ts).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { alexnet } from '../src/models/index.js';
 import { stackedBars } from './charts.js';
+import { writeChart } from './common.js';
 import type { Spread } from './common.js';
 import { prepareNetworkBench } from './network-setup.js';
 
@@ -106,12 +106,11 @@ export function layersMarkdown(rows: readonly LayerRow[]): string {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.argv.includes('--quick');
   const rows = await runLayers(quick);
-  const svg = stackedBars(
+  const chart = stackedBars(
     rows.map((r) => ({ label: r.label, parts: Object.entries(r.layers).map(([name, value]) => ({ name, value })) })),
     { title: `AlexNet forward per layer (sum of per-layer medians)${quick ? ', quick run' : ''}`, unit: 'ms/image' },
   );
-  const name = `layers-${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.svg`;
-  mkdirSync(new URL('results', import.meta.url), { recursive: true });
-  writeFileSync(new URL(`results/${name}`, import.meta.url), `${svg}\n`);
-  console.log(`\n${layersMarkdown(rows)}\n\nwrote bench/results/${name}`);
+  const name = `layers-${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}`;
+  await writeChart(`results/${name}`, chart);
+  console.log(`\n${layersMarkdown(rows)}\n\nwrote bench/results/${name}.{svg,png}`);
 }

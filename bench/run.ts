@@ -12,6 +12,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { alexnet } from '../src/models/index.js';
 import { barChart, stackedBars } from './charts.js';
+import type { ChartSpec } from '../src/charts.js';
+import { writeChart } from './common.js';
 import type { Spread } from './common.js';
 import { machine, spread } from './common.js';
 import { runLadder } from './gemm-ladder.js';
@@ -112,24 +114,24 @@ const name = `${date}T${now.slice(11, 16).replace(':', '')}-${m.cpu.replace(/[^A
 mkdirSync(new URL('results', import.meta.url), { recursive: true });
 writeFileSync(new URL(`results/${name}.json`, import.meta.url), `${JSON.stringify({ date, machine: m, quick, ladder, ops, network, devices, layers, training: training?.rows }, null, 2)}\n`);
 writeFileSync(new URL(`results/${name}.md`, import.meta.url), markdown);
-writeFileSync(new URL(`results/${name}-network.svg`, import.meta.url), `${networkChart()}\n`);
-writeFileSync(
-  new URL(`results/${name}-layers.svg`, import.meta.url),
-  `${stackedBars(
+await writeChart(`results/${name}-network`, networkChart());
+await writeChart(
+  `results/${name}-layers`,
+  stackedBars(
     // wasm only: the reference (reduced size) and software-Vulkan WebGPU are 10-100x slower and would
     // flatten every wasm bar; their layers are in the Markdown tables
     layers.filter((r) => r.system.startsWith('wasm')).map((r) => ({ label: r.label, parts: Object.entries(r.layers).map(([layer, value]) => ({ name: layer, value })) })),
     { title: 'AlexNet forward per layer on wasm (each layer\'s median)', unit: 'ms/image' },
-  )}\n`,
+  ),
 );
-console.log(`\n${markdown}\nwrote bench/results/${name}.{json,md} and ${name}-{network,layers}.svg`);
+console.log(`\n${markdown}\nwrote bench/results/${name}.{json,md} and ${name}-{network,layers}.{svg,png}`);
 
 /**
  * ms/image of every CPU system on bvlc on both cores (TensorFlow.js on its one), fastest first
  * within each batch size. WebGPU on software Vulkan takes ~50x longer and would flatten every other
  * bar: it is in the table.
  */
-function networkChart(): string {
+function networkChart(): ChartSpec {
   const shown = network.filter((r) => (r.threads === (quick ? 1 : 2) || r.system === 'tfjs-wasm') && !r.system.includes('webgpu'));
   const ordered = [...shown].sort((a, b) => a.batch - b.batch || a.msPerImage.median - b.msPerImage.median);
   return barChart(

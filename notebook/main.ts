@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 // The notebook page: AlexNet one cell at a time, from the photo to the prediction, on the backend
 // the reader picks. Every number comes from src/notebook/walkthrough.ts, as in `alexnet step`, so
 // the page and the terminal twin agree. URL parameters (?backend=wasm&sample=bag.png&cell=output)
@@ -11,10 +12,11 @@ import type { Image } from '../src/data/image.js';
 import type { TestCrops } from '../src/data/pipeline.js';
 import { testCrops } from '../src/data/pipeline.js';
 import type { Preset } from '../src/models/index.js';
-import type { NotebookModel } from '../src/notebook/model.js';
-import { loadModel, parseLabels } from '../src/notebook/model.js';
+import type { Model } from '../src/model-file.js';
+import { loadModel, parseLabels } from '../src/model-file.js';
 import type { DeviceLayer, LayerCell, OutputCell, PreprocessCell } from '../src/notebook/walkthrough.js';
-import { deviceLayers, layerCells, mapStats, outputCell, pcaNoiseImage, predict, preprocessCells } from '../src/notebook/walkthrough.js';
+import { deviceLayers, layerCells, mapStats, outputCell, pcaNoiseImage, preprocessCells } from '../src/notebook/walkthrough.js';
+import { domainWarning, predict } from '../src/predict.js';
 import type { Partitioned } from '../src/partition/index.js';
 import { partition } from '../src/partition/index.js';
 import { createRng } from '../src/random.js';
@@ -33,12 +35,12 @@ const BACKENDS: Record<BackendName, () => Backend> = {
   reference: () => referenceBackend,
 };
 
-const BUILT_IN = {
-  weights: new URL('../models/mini-fashion/weights.safetensors', import.meta.url),
-  stats: new URL('../models/mini-fashion/stats.safetensors', import.meta.url),
-  labels: new URL('../models/mini-fashion/labels.txt', import.meta.url),
-};
+// the built-in model's weights describe it whole (preset, names, statistics, the images it knows)
+const BUILT_IN = new URL('../models/mini-fashion/weights.safetensors', import.meta.url);
+const SAMPLES = import.meta.glob('../models/mini-fashion/samples/*.png', { query: '?url', import: 'default', eager: true }) as Record<string, string>;
+const SAMPLE_INDEX = new URL('../models/mini-fashion/samples/index.json', import.meta.url);
 const IMAGENET_LABELS = new URL('../src/data/imagenet-classes.txt', import.meta.url);
+const PHOTO_REMEDY = 'For photos, pick ImageNet AlexNet weights under Model.';
 
 interface Cell {
   readonly id: string;
@@ -48,7 +50,7 @@ interface Cell {
 
 /** Everything one run computed; the cells are views of it. */
 interface Run {
-  readonly model: NotebookModel;
+  readonly model: Model;
   readonly image: Image;
   readonly imageName: string;
   readonly backend: BackendName;
@@ -64,10 +66,12 @@ const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) 
 const params = new URLSearchParams(location.search);
 
 const state = {
-  model: undefined as NotebookModel | undefined,
+  model: undefined as Model | undefined,
   modelName: '',
   image: undefined as Image | undefined,
   imageBytes: undefined as { name: string; bytes: Uint8Array } | undefined,
+  /** set when the image is unlike what the model was trained on */
+  imageWarning: undefined as string | undefined,
   backend: 'wasm' as BackendName,
   crops: 'center' as TestCrops,
   scale: 'layer' as 'layer' | 'global',
@@ -93,10 +97,11 @@ async function fetchBytes(url: URL | string): Promise<Uint8Array> {
 const fileBytes = async (file: File): Promise<Uint8Array> => new Uint8Array(await file.arrayBuffer());
 
 async function useBuiltInModel(): Promise<void> {
-  const [weights, stats, labels] = await Promise.all([fetchBytes(BUILT_IN.weights), fetchBytes(BUILT_IN.stats), fetchBytes(BUILT_IN.labels)]);
-  state.model = loadModel({ name: 'weights.safetensors', bytes: weights }, { name: 'stats.safetensors', bytes: stats }, { name: 'labels.txt', text: new TextDecoder().decode(labels) }, warn);
+  state.model = loadModel({ weights: { name: 'weights.safetensors', bytes: await fetchBytes(BUILT_IN) } }, warn);
   state.modelName = 'the built-in model: mini, trained on Fashion-MNIST (87.9 % test accuracy)';
 }
+
+let imagenetLabels: string | undefined;
 
 /** A model from the file pickers: the weights, with statistics and labels when given, as `preset` where they fit several. */
 async function usePickedModel(preset?: Preset): Promise<void> {
@@ -104,17 +109,27 @@ async function usePickedModel(preset?: Preset): Promise<void> {
   if (!weights) return;
   const stats = $<HTMLInputElement>('stats-file').files?.[0];
   const labels = $<HTMLInputElement>('labels-file').files?.[0];
-  const model = loadModel({ name: weights.name, bytes: await fileBytes(weights) }, stats && { name: stats.name, bytes: await fileBytes(stats) }, undefined, warn, preset);
-  const classes = model.graph.output.shape[0];
-  // 1000 classes without a labels file: ImageNet's, as the CLI does
-  const names = labels ? { name: labels.name, text: await labels.text() } : classes === 1000 ? { name: 'imagenet-classes.txt', text: new TextDecoder().decode(await fetchBytes(IMAGENET_LABELS)) } : undefined;
-  state.model = names ? { ...model, labels: parseLabels(names.text, classes, names.name) } : model;
-  state.modelName = `${weights.name}: ${model.config.preset}${model.config.width !== 1 ? ` at width ${model.config.width}` : ''}, ${classes} classes`;
+  imagenetLabels ??= new TextDecoder().decode(await fetchBytes(IMAGENET_LABELS));
+  const imagenet = imagenetLabels;
+  state.model = loadModel(
+    {
+      weights: { name: weights.name, bytes: await fileBytes(weights) },
+      stats: stats && { name: stats.name, bytes: await fileBytes(stats) },
+      labels: labels && { name: labels.name, text: await labels.text() },
+      preset,
+      // 1000 classes without names of their own: ImageNet's, as the CLI does
+      defaultLabels: (classes) => (classes === 1000 ? parseLabels(imagenet, 1000, 'imagenet-classes.txt') : undefined),
+    },
+    warn,
+  );
+  const { config, graph } = state.model;
+  state.modelName = `${weights.name}: ${config.preset}${config.width !== undefined && config.width !== 1 ? ` at width ${config.width}` : ''}, ${graph.output.shape[0]} classes`;
 }
 
 function showModel(): void {
   const model = state.model!;
   $('model-name').textContent = state.modelName;
+  $('lede').textContent = lede(model);
   $('preset').replaceChildren(...model.presets.map((p) => el('option', { value: p }, p)));
   $<HTMLSelectElement>('preset').value = model.config.preset;
 }
@@ -124,10 +139,20 @@ function warn(message: string): void {
   warnings.push(message);
 }
 
+/** The page's first sentence, true for the model loaded. */
+function lede(model: Model): string {
+  const start = 'Krizhevsky, Sutskever and Hinton\'s 2012 network, run layer by layer in this page, with the real numbers';
+  if (model.domain) return `${start}, here on a small model trained on ${model.domain.description} (${model.labels.join(', ')}) as ${model.domain.width}x${model.domain.height} grey images: it knows nothing else. For photos, load ImageNet AlexNet weights under Model.`;
+  return `${start}, on the weights you loaded (${model.config.preset}, ${model.graph.output.shape[0]} classes).`;
+}
+
 /** Decodes `file` (default: the current one, again, for a new model's channels); only an image that decodes replaces the shown one. */
 async function useImage(file = state.imageBytes): Promise<void> {
   if (!file || !state.model) return;
-  state.image = await decodeInBrowser(file.bytes, { source: file.name, channels: state.model.spec.channels });
+  const { spec, domain, labels } = state.model;
+  state.image = await decodeInBrowser(file.bytes, { source: file.name, channels: spec.channels });
+  const rgb = domain && (spec.channels === 3 ? state.image : await decodeInBrowser(file.bytes, { source: file.name, channels: 3 }));
+  state.imageWarning = rgb && domainWarning(rgb, domain, labels, file.name, PHOTO_REMEDY);
   state.imageBytes = file;
 }
 
@@ -179,7 +204,8 @@ async function compute(): Promise<void> {
     };
     state.cells = cellsOf(result);
     render();
-    setStatus('ready', `ran on ${backend} (${result.details})${warnings.length ? `; ${warnings.join('; ')}` : ''}`);
+    const notes = [...warnings, ...(state.imageWarning ? [state.imageWarning] : [])];
+    setStatus('ready', `ran on ${backend} (${result.details})${notes.length ? `; ${notes.join('; ')}` : ''}`);
   } catch (e) {
     if (run === state.runs) fail(e);
   }
@@ -201,6 +227,8 @@ function globalRange(layers: readonly LayerCell[]): [number, number] | undefined
 
 function cellsOf(r: Run): Cell[] {
   const { graph } = r.model;
+  // a function: a DOM node has one parent, and the warning shows in two cells
+  const warning = (): HTMLElement[] => (state.imageWarning ? [el('p', { class: 'warning', 'data-field': 'domain-warning' }, `Warning: ${state.imageWarning}`)] : []);
   const cells: Cell[] = [
     {
       id: 'intro',
@@ -208,6 +236,7 @@ function cellsOf(r: Run): Cell[] {
       body: () => [
         el('p', {}, `Model: ${state.modelName}. Preset ${r.model.config.preset}: ${graph.paramCount().toLocaleString('en-US')} parameters, ${graph.macs().toLocaleString('en-US')} multiply-adds per image, input ${graph.input.shape.join('x')}.`),
         el('p', {}, `Image: ${r.imageName}. Backend: ${r.backend} (${r.details}).`),
+        ...warning(),
         el('p', {}, 'The cells follow the image through the paper\'s preprocessing, then through every layer of the network, to the five most probable classes; then every layer is checked against the reference backend, and the network is split over two devices as it was over two GPUs in 2012. Next (→) and Previous (←) step through them; Run all shows them all.'),
       ],
     },
@@ -219,7 +248,7 @@ function cellsOf(r: Run): Cell[] {
     cells.push({ id: `layer-${c.name}`, title: `${c.name}: ${c.op.type}`, body: () => view.layerCell(c, globalRange(r.layers)) });
     if (c.name === 'conv1') cells.push({ id: 'conv1-filters', title: 'conv1\'s filters', body: () => view.filtersCell(r.model.weights.get('conv1.weight')!) });
   }
-  cells.push({ id: 'output', title: 'The prediction', body: () => view.outputCellView(r.output) });
+  cells.push({ id: 'output', title: 'The prediction', body: () => [...warning(), ...view.outputCellView(r.output)] });
   cells.push({
     id: 'check',
     title: 'Checked against the reference',
@@ -312,13 +341,15 @@ function go(i: number): void {
 }
 
 async function loadSamples(): Promise<{ file: string; label: string }[]> {
-  const samples = (await (await fetch('samples/index.json')).json()) as { file: string; label: string }[];
+  const samples = (await (await fetch(SAMPLE_INDEX)).json()) as { file: string; label: string }[];
   $('sample').replaceChildren(...samples.map((s) => el('option', { value: s.file }, `sample: ${s.label}`)));
   return samples;
 }
 
 async function useSample(file: string): Promise<void> {
-  await useImage({ name: file, bytes: await fetchBytes(`samples/${file}`) });
+  const url = SAMPLES[`../models/mini-fashion/samples/${file}`];
+  if (!url) throw new Error(`no sample image ${file}`);
+  await useImage({ name: file, bytes: await fetchBytes(url) });
 }
 
 /** WebGPU where navigator.gpu gives an adapter, else WASM; the reference for small inputs. */

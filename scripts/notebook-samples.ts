@@ -6,7 +6,7 @@ import { PNG } from 'pngjs';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, openDataset } from '../src/data/datasets.js';
 
 const test = await openDataset({ kind: 'fashion-mnist', dir: FASHION_MNIST_DIR, split: 'test' });
-const out = new URL('../notebook/public/samples/', import.meta.url);
+const out = new URL('../models/mini-fashion/samples/', import.meta.url);
 const index: { file: string; label: string; testIndex: number }[] = [];
 for (const [label, name] of FASHION_MNIST_CLASSES.entries()) {
   let i = 0;

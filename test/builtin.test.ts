@@ -32,11 +32,11 @@ describe.skipIf(skip)('the built-in model', () => {
     }
     const r = alexnet('classify', ...files.map((f) => f.file), '--json');
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { arch: string; built_in: boolean; results: { top5: { class: number; label: string }[] }[] };
+    const out = JSON.parse(r.stdout) as { arch: string; built_in: boolean; results: { top: { class: number; label: string }[] }[] };
     expect(out).toMatchObject({ arch: 'mini', built_in: true });
-    const right = out.results.filter((res, j) => res.top5[0].class === test.label(files[j].i)).length;
+    const right = out.results.filter((res, j) => res.top[0].class === test.label(files[j].i)).length;
     expect(right).toBeGreaterThanOrEqual(6); // an 88 % model gets 6 of 8 or more 94 % of the time; these 8 are fixed
-    for (const res of out.results) expect(FASHION_MNIST_CLASSES).toContain(res.top5[0].label);
+    for (const res of out.results) expect(FASHION_MNIST_CLASSES).toContain(res.top[0].label);
   });
 
   it('eval: top-1 error on the first 1,000 test images, alone and as an ensemble of itself', () => {

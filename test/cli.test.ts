@@ -156,7 +156,7 @@ describe('alexnet forward', () => {
   it('runs on built-in defaults (paper initialisation and a random image) and says so', () => {
     const r = alexnet('forward', ...SMALL);
     expect(r.status).toBe(0);
-    expect(r.stderr).toMatch(/no --weights: using the paper's initialisation with seed 1/);
+    expect(r.stderr).toMatch(/no --weights: the paper's initialisation of paper with seed 1, an untrained network/);
     expect(r.stdout).toMatch(/^image 0: /m);
   });
 
@@ -191,7 +191,7 @@ describe('bad input: a named error, a non-zero exit, nothing written', () => {
     ['an input of the wrong size', () => ['--input', corrupt('small.npy', writeNpy(tensor([1, 3, 224, 224])))], /ShapeError \[INPUT\]: input has shape \[1, 3, 224, 224\]; the model needs \[N, 3, 227, 227\]/],
     ['an unknown backend', () => ['--backend', 'cuda'], /argument 'cuda' is invalid.*reference, wasm, webgpu/],
     ['a split the channels do not allow', () => ['--devices', '4'], /PartitionError \[UNSPLITTABLE\]: layer "fc8" \(linear\) cannot be split over 4 devices/],
-    ['--threads on the reference backend', () => ['--threads', '2'], /UsageError \[THREADS\]/],
+    ['--threads on the reference backend', () => ['--backend', 'reference', '--threads', '2'], /UsageError \[THREADS\]/],
     ['a width that is not a number', () => ['--width', 'wide'], /expected a positive number, got "wide"/],
   ];
   it.each(cases)('%s', (_what, args, message) => {

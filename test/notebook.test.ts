@@ -22,7 +22,7 @@ import { alexnet } from '../src/models/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CONFIG = path.join(ROOT, 'notebook/vite.config.ts');
-const SAMPLES = path.join(ROOT, 'notebook/public/samples');
+const SAMPLES = path.join(ROOT, 'models/mini-fashion/samples');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const BIN = path.join(ROOT, 'dist/cli/main.js');
 const CHROMIUM = '/usr/bin/chromium';
@@ -38,7 +38,7 @@ const cli = (...args: string[]) => {
   if (r.status !== 0) throw new Error(`alexnet ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 };
-const classify = (image: string, ...flags: string[]): { class: number; prob: number; label: string }[] => JSON.parse(cli('classify', image, '--json', ...flags)).results[0].top5;
+const classify = (image: string, ...flags: string[]): { class: number; prob: number; label: string }[] => JSON.parse(cli('classify', image, '--json', ...flags)).results[0].top;
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png' };
 
@@ -135,7 +135,7 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
 
   it('shows the numbers of the terminal twin, on the reference backend, and Run all shows every cell', async () => {
     const walk = path.join(out, 'walk');
-    cli('step', boot, '--out', walk);
+    cli('step', boot, '--out', walk, '--backend', 'reference');
     const md = readFileSync(path.join(walk, 'walkthrough.md'), 'utf8');
     const page = await context.newPage();
     await open(page, `${site.url}/index.html?backend=reference&sample=ankle-boot.png`);
@@ -203,6 +203,26 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
     await page.setInputFiles('#image-file', { name: 'cut.png', mimeType: 'image/png', buffer: readFileSync(path.join(SAMPLES, 'bag.png')).subarray(0, 120) });
     await page.waitForFunction(() => document.querySelector('#status')?.textContent?.includes('cut.png'));
     expect(await text(page, '#status')).toMatch(/^ImageError \[TRUNCATED\]: cut\.png: /);
+    await page.close();
+  });
+
+  it('says what the built-in model knows, and warns for a photo it was not made for, as classify does', async () => {
+    const page = await context.newPage();
+    await open(page, `${site.url}/index.html?backend=wasm`);
+    expect(await text(page, '#lede')).toMatch(/trained on Fashion-MNIST: 10 kinds of clothing .* as 28x28 grey images: it knows nothing else/);
+    expect(await page.locator('[data-field="domain-warning"]').count()).toBe(0); // a sample: no warning
+    const photo = path.join(out, 'colour.jpg');
+    const [w, h] = [320, 240];
+    const rgba = Buffer.alloc(w * h * 4);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rgba.set([230, 200 + (x % 40), 90 + (y % 60), 255], 4 * (y * w + x));
+    writeFileSync(photo, jpeg.encode({ data: rgba, width: w, height: h }, 90).data);
+    await page.setInputFiles('#image-file', photo);
+    await page.waitForFunction(() => document.querySelector('[data-cell="intro"]')?.textContent?.includes('colour.jpg'));
+    const warning = await text(page, '[data-cell="intro"] [data-field="domain-warning"]');
+    expect(warning).toMatch(/colour\.jpg is in colour, 320x240 pixels and on a light background, but this model only knows Fashion-MNIST/);
+    expect(warning).not.toMatch(/--/); // no command-line flags in the page
+    const cli = spawnSync(process.execPath, [BIN, 'classify', photo], { encoding: 'utf8' });
+    expect(cli.stderr).toContain('is in colour, 320x240 pixels and on a light background, but this model only knows Fashion-MNIST');
     await page.close();
   });
 

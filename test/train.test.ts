@@ -126,8 +126,10 @@ describe('alexnet train', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/epoch 2: train loss .* validation top-1/);
     const metrics = readFileSync(path.join(whole, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; val_top1_error: number });
-    expect(metrics.map((m) => m.epoch)).toEqual([0, 1]);
-    expect(readFileSync(path.join(whole, 'plot.svg'), 'utf8')).toContain('<polyline');
+    expect(metrics.map((m) => m.epoch)).toEqual([1, 2]); // counted from 1, as the console does
+    const svg = readFileSync(path.join(whole, 'plot.svg'), 'utf8');
+    for (const text of ['Loss (cross-entropy)', 'error (%)', 'validation top-1', '>epoch<']) expect(svg).toContain(text);
+    expect(readFileSync(path.join(whole, 'plot.png')).subarray(1, 4).toString()).toBe('PNG');
 
     const killed = path.join(mkdtempSync(path.join(tmpdir(), 'alexnet-run-')), 'run');
     const child = spawn(process.execPath, [BIN, ...args(killed)], { stdio: 'ignore' });

@@ -1,68 +1,88 @@
 // `alexnet classify`: images in, the five most probable classes out, with the preprocessing the
-// model was trained with (the paper's or torchvision's) and centre-crop or ten-crop testing.
+// model was trained with and centre-crop or ten-crop testing. Without images, the built-in model's
+// samples; an image unlike what the model was trained on gets a warning.
 import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { decodeImage } from '../data/decode.js';
-import type { PipelineSpec, TestCrops } from '../data/pipeline.js';
+import type { Image } from '../data/image.js';
+import type { TestCrops } from '../data/pipeline.js';
 import { UsageError } from '../errors.js';
-import { outputCell, predict } from '../notebook/walkthrough.js';
+import type { Model } from '../model-file.js';
 import { partition } from '../partition/index.js';
+import { domainWarning, predict, topClasses } from '../predict.js';
 import { loadGraph } from '../runtime/index.js';
-import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, readInputFile, readWeightsFile, threadsOption } from './options.js';
-import { modelInputs, readLabels } from './model-files.js';
-import type { BackendName, ModelOptions } from './options.js';
+import { BUILT_IN_SAMPLES, openModel } from './model-files.js';
+import type { ModelArgs } from './model-files.js';
+import { addModelOptions, backendOption, createBackend, devicesOption, positiveInt, readInputFile, threadsOption } from './options.js';
+import type { BackendChoice } from './options.js';
 
-interface ClassifyOptions extends ModelOptions {
+interface ClassifyOptions extends ModelArgs {
   weights?: string;
-  labels?: string;
+  top: number;
   tta: TestCrops;
-  stats?: string;
-  backend: BackendName;
+  backend: BackendChoice;
   devices: number;
   threads?: number;
   json?: boolean;
 }
 
+/** What the CLI tells a user whose image is outside the model's domain. */
+const PHOTO_REMEDY = 'For photos, give ImageNet AlexNet weights with --weights (docs/weights.md says where to get them).';
+
+/** An image file decoded for the model, with a warning (also printed) when it is unlike the model's training images. */
+export async function readImage(file: string, model: Model): Promise<{ image: Image; warning?: string }> {
+  const bytes = await readInputFile(file, 'image');
+  const { spec, domain, labels } = model;
+  const image = decodeImage(bytes, { source: file, channels: spec.channels });
+  const rgb = domain && (spec.channels === 3 ? image : decodeImage(bytes, { source: file, channels: 3 }));
+  const warning = rgb && domainWarning(rgb, domain, labels, file, PHOTO_REMEDY);
+  if (warning) process.stderr.write(`warning: ${warning}\n`);
+  return warning ? { image, warning } : { image };
+}
+
 export function classifyCommand(): Command {
-  return addModelOptions(new Command('classify').description('print the five most probable classes of each image (PNG or JPEG)'))
-    .argument('<images...>', 'image files')
-    .option('--weights <file>', 'trained weights (.safetensors; ours or torchvision\'s state-dict names); default: the built-in model (mini, Fashion-MNIST)')
-    .option('--labels <file>', 'class names, one per line (default: the 1000 ImageNet classes when the model has 1000 outputs)')
+  return addModelOptions(new Command('classify').description('print the five most probable classes of each image (PNG or JPEG)'), { help: 'told from --weights; the built-in model is mini' })
+    .argument('[images...]', 'image files (default: the built-in model\'s sample images)')
+    .option('--weights <file>', 'weights (.safetensors, ours or torchvision\'s names) or a `train` run folder (default: the built-in model, mini trained on Fashion-MNIST)')
+    .option('--labels <file>', 'class names, one per line (default: the weights\' own, else ImageNet\'s for 1000 classes)')
+    .option('--top <k>', 'how many classes to print per image', positiveInt, 5)
     .addOption(new Option('--tta <crops>', 'test crops: the centre, or four corners + centre and their mirrors with the softmax averaged').choices(['center', 'ten-crop']).default('center'))
-    .option('--stats <file>', 'the training set\'s mean image (`alexnet stats`), for models that subtract it (paper, bvlc)')
+    .option('--stats <file>', 'the training set\'s statistics (`alexnet stats`), for models that subtract its mean image and do not carry it')
     .addOption(backendOption())
     .addOption(devicesOption())
-    .addOption(threadsOption())
+    .addOption(threadsOption(true))
     .option('--json', 'machine-readable output')
     .action(classify);
 }
 
 async function classify(files: string[], o: ClassifyOptions, command: Command): Promise<void> {
-  const inputs = await modelInputs(o, o.weights ? [o.weights] : [], command.getOptionValueSource('arch') === 'cli');
-  const model = buildModel(inputs.options);
-  const [channels] = model.input.shape;
-  if (channels !== 1 && channels !== 3) throw new UsageError('CHANNELS', `images have 1 or 3 channels; this model takes ${channels}`);
-  const classes = model.output.shape[0];
-  const labels = readLabels(inputs.labelsFile, classes);
-  const spec: PipelineSpec = { preprocessing: inputs.preprocessing(model), channels, train: false, pcaStd: 0, stats: inputs.stats };
-  const weights = await readWeightsFile(model, inputs.weights[0], inputs.options.arch);
-  const split = o.devices > 1 ? partition(model, { devices: o.devices }) : undefined;
-  const backend = createBackend(o.backend, o.threads, o.devices);
-  const session = split ? await loadGraph(split.graph, backend, split.shardWeights(weights)) : await loadGraph(model, backend, weights);
+  const { model, builtIn } = await openModel(o, o.weights, command.getOptionValueSource('arch') === 'cli');
+  if (!files.length) {
+    if (!builtIn) throw new UsageError('NO_IMAGES', 'give the images to classify (PNG or JPEG files)');
+    const samples = JSON.parse(readFileSync(path.join(BUILT_IN_SAMPLES, 'index.json'), 'utf8')) as { file: string }[];
+    files = samples.map((s) => path.relative(process.cwd(), path.join(BUILT_IN_SAMPLES, s.file)));
+    process.stderr.write(`no images given: the built-in model's ${files.length} samples (Fashion-MNIST test images) from ${path.relative(process.cwd(), BUILT_IN_SAMPLES) || '.'}\n`);
+  }
+  const { graph, weights, spec, labels } = model;
+  const split = o.devices > 1 ? partition(graph, { devices: o.devices }) : undefined;
+  const backend = await createBackend(o.backend, o.threads, o.devices, graph.macs());
+  const session = split ? await loadGraph(split.graph, backend, split.shardWeights(weights)) : await loadGraph(graph, backend, weights);
   const results = [];
   try {
     for (const file of files) {
-      const img = decodeImage(await readInputFile(file, 'image'), { source: file, channels });
-      results.push({ image: file, top5: outputCell(await predict(session, img, spec, o.tta), labels, o.tta).top5 });
+      const { image: img, warning } = await readImage(file, model);
+      results.push({ image: file, top: topClasses(await predict(session, img, spec, o.tta), labels, o.top), ...(warning && { warning }) });
     }
   } finally {
     await session.dispose();
   }
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ arch: inputs.options.arch, built_in: inputs.builtIn, backend: backend.name, tta: o.tta, results }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ arch: model.config.preset, built_in: builtIn, backend: backend.name, tta: o.tta, results }, null, 2)}\n`);
     return;
   }
   for (const r of results) {
     process.stdout.write(`${r.image}\n`);
-    for (const t of r.top5) process.stdout.write(`  ${(100 * t.prob).toFixed(2).padStart(6)}%  ${t.label} (${t.class})\n`);
+    for (const t of r.top) process.stdout.write(`  ${(100 * t.prob).toFixed(2).padStart(6)}%  ${t.label} (${t.class})\n`);
   }
 }

@@ -1,10 +1,9 @@
 // `alexnet eval`: top-1 / top-5 error of one model or an ensemble (softmax averaged over models and
 // test crops), as the paper reports its 1-, 5- and 7-model results.
 import { Command, Option } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { openDataset, resolveDataset } from '../data/datasets.js';
 import type { Split } from '../data/datasets.js';
-import type { PipelineSpec, TestCrops } from '../data/pipeline.js';
+import type { TestCrops } from '../data/pipeline.js';
 import { testCrops } from '../data/pipeline.js';
 import { stackImages } from '../data/preprocess.js';
 import type { Image } from '../data/image.js';
@@ -12,52 +11,55 @@ import { UsageError } from '../errors.js';
 import { loadGraph } from '../runtime/index.js';
 import type { Session } from '../runtime/index.js';
 import { topErrors } from '../train/metrics.js';
-import { backendOption, createBackend, threadsOption } from './options.js';
-import type { BackendName } from './options.js';
-import { addModelOptions, buildModel, readWeightsFile } from './options.js';
-import type { ModelOptions } from './options.js';
-import { modelInputs } from './model-files.js';
+import { addModelOptions, backendOption, createBackend, positiveInt, threadsOption } from './options.js';
+import type { BackendChoice } from './options.js';
+import { openModel } from './model-files.js';
+import { progressBar } from './progress.js';
+import type { ModelArgs, OpenedModel } from './model-files.js';
 
-interface EvalOptions extends ModelOptions {
-  weights: string[];
+interface EvalOptions extends ModelArgs {
+  weights?: string[];
   data: string;
   split: Split;
   tta: TestCrops;
-  stats?: string;
-  backend: BackendName;
+  backend: BackendChoice;
   threads?: number;
   limit?: number;
   json?: boolean;
 }
 
 export function evalCommand(): Command {
-  return addModelOptions(new Command('eval').description('top-1 / top-5 error of a model, or of several averaged (an ensemble)'))
-    .option('--weights <file>', 'weights (.safetensors); repeat for an ensemble (default: the built-in model)', (v: string, all: string[] = []) => [...all, v])
+  return addModelOptions(new Command('eval').description('top-1 / top-5 error of a model, or of several averaged (an ensemble)'), { help: 'told from --weights; the built-in model is mini' })
+    .option('--weights <file>', 'weights (.safetensors) or a `train` run folder; repeat for an ensemble (default: the built-in model)', (v: string, all: string[] = []) => [...all, v])
     .option('--data <d>', 'an image folder, a folder of Fashion-MNIST IDX files, or "fashion-mnist"', 'fashion-mnist')
     .addOption(new Option('--split <split>', 'which split').choices(['train', 'test']).default('test'))
     .addOption(new Option('--tta <crops>', 'test crops: the centre, or ten (corners, centre, mirrors) averaged').choices(['center', 'ten-crop']).default('center'))
-    .option('--stats <file>', 'the training set\'s statistics (`alexnet stats`), for models that subtract a mean image')
+    .option('--stats <file>', 'the training set\'s statistics (`alexnet stats`), for models that subtract its mean image and do not carry it')
     .addOption(backendOption())
-    .addOption(threadsOption())
-    .option('--limit <n>', 'only the first n images', (v: string) => Number(v))
+    .addOption(threadsOption(false))
+    .option('--limit <n>', 'only the first n images', positiveInt)
     .option('--json', 'one JSON object: top1_error, top5_error, images')
     .action(evaluateCommand);
 }
 
 async function evaluateCommand(o: EvalOptions, command: Command): Promise<void> {
-  const inputs = await modelInputs(o, o.weights ?? [], command.getOptionValueSource('arch') === 'cli');
-  const model = buildModel(inputs.options);
+  const archGiven = command.getOptionValueSource('arch') === 'cli';
+  const opened: OpenedModel[] = [];
+  for (const file of o.weights ?? [undefined]) opened.push(await openModel(o, file, archGiven));
+  const { graph: model, spec } = opened[0].model;
+  for (const { model: other, file } of opened.slice(1)) {
+    if (JSON.stringify(other.config) !== JSON.stringify(opened[0].model.config)) throw new UsageError('ENSEMBLE', `an ensemble's models must be one network: ${file} is ${JSON.stringify(other.config)}, ${opened[0].file} ${JSON.stringify(opened[0].model.config)}`);
+  }
   const classes = model.output.shape[0];
   const dataset = await openDataset(resolveDataset(o.data, o.split));
   if (dataset.classes.length !== classes) throw new UsageError('CLASSES', `the dataset has ${dataset.classes.length} classes, the model ${classes} outputs`);
-  const [channels] = model.input.shape;
-  const spec: PipelineSpec = { preprocessing: inputs.preprocessing(model), channels: channels as 1 | 3, train: false, pcaStd: 0, stats: inputs.stats };
-  const backend = createBackend(o.backend, o.threads, 1);
+  const { channels } = spec;
+  const backend = await createBackend(o.backend, o.threads, 1, model.macs() * 32);
   const sessions: Session[] = [];
-  for (const file of inputs.weights) sessions.push(await loadGraph(model, backend, await readWeightsFile(model, file, inputs.options.arch)));
+  for (const { model: m } of opened) sessions.push(await loadGraph(model, backend, m.weights));
   const n = Math.min(dataset.length, o.limit ?? Infinity);
-  const bar = process.stderr.isTTY ? new SingleBar({ format: 'eval [{bar}] {value}/{total} images' }) : undefined;
-  bar?.start(n, 0);
+  const bar = progressBar('eval', 'images');
+  bar?.start(n);
   const prob = new Float64Array(n * classes);
   const labels = new Int32Array(n);
   try {
@@ -66,7 +68,7 @@ async function evaluateCommand(o: EvalOptions, command: Command): Promise<void> 
       const images: Image[] = [];
       const count = Math.min(BATCH, n - start);
       for (let i = start; i < start + count; i++) {
-        images.push(...testCrops(await dataset.load(i, channels as 1 | 3), spec, o.tta));
+        images.push(...testCrops(await dataset.load(i, channels), spec, o.tta));
         labels[i] = dataset.label(i);
       }
       const per = images.length / count; // crops per image
@@ -82,7 +84,7 @@ async function evaluateCommand(o: EvalOptions, command: Command): Promise<void> 
     for (const s of sessions) await s.dispose();
   }
   const e = topErrors(prob, labels, classes);
-  const result = { top1_error: e.top1, top5_error: e.top5, images: n, models: inputs.weights.length, tta: o.tta };
+  const result = { top1_error: e.top1, top5_error: e.top5, images: n, models: sessions.length, tta: o.tta };
   if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else process.stdout.write(`${n} images, ${inputs.weights.length} model${inputs.weights.length > 1 ? 's' : ''}, ${o.tta}: top-1 error ${(100 * e.top1).toFixed(2)}%, top-5 error ${(100 * e.top5).toFixed(2)}%\n`);
+  else process.stdout.write(`${n} images, ${sessions.length} model${sessions.length > 1 ? 's' : ''}, ${o.tta}: top-1 error ${(100 * e.top1).toFixed(2)}%, top-5 error ${(100 * e.top5).toFixed(2)}%\n`);
 }

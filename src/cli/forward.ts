@@ -3,49 +3,52 @@ import { Command, Option } from 'commander';
 import path from 'node:path';
 import type { Graph } from '../graph/index.js';
 import { readNpy, writeFileAtomic, writeNpy } from '../io/index.js';
+import { topClasses } from '../predict.js';
 import { createRng, uniform } from '../random.js';
 import { assembleLayers, layerNodes, partition } from '../partition/index.js';
 import { loadGraph } from '../runtime/index.js';
 import type { RunOptions, RunResult, Weights } from '../runtime/index.js';
 import type { Tensor } from '../tensor.js';
-import { tensor, topK } from '../tensor.js';
+import { tensor } from '../tensor.js';
 import { paperInit } from '../train/index.js';
-import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, positiveInt, readInputFile, readWeightsFile, seed, threadsOption } from './options.js';
-import type { BackendName, ModelOptions } from './options.js';
+import { openNetwork } from './model-files.js';
+import { addModelOptions, backendOption, buildModel, createBackend, devicesOption, positiveInt, readInputFile, seed, threadsOption } from './options.js';
+import type { BackendChoice, ModelOptions } from './options.js';
 
 interface ForwardOptions extends ModelOptions {
   weights?: string;
   input?: string;
   seed: number;
-  backend: BackendName;
+  backend: BackendChoice;
   devices: number;
   threads?: number;
   dump?: string;
+  output?: string;
   repeat: number;
   json?: boolean;
 }
 
 export function forwardCommand(): Command {
-  return addModelOptions(new Command('forward').description('run a batch through the model and print the top-5 classes per image'))
-    .option('--weights <file>', 'weights (.safetensors); default: the paper initialisation from --seed (untrained)')
+  return addModelOptions(new Command('forward').description('run a batch through the model and print the top-5 classes per image'), { help: 'paper; with --weights, told from them', fallback: 'paper' })
+    .option('--weights <file>', 'weights (.safetensors) or a `train` run folder; default: the paper initialisation from --seed (untrained)')
     .option('--input <file>', 'input batch (.npy, float32, [N, C, H, W] or [C, H, W]); default: one random image from --seed')
     .option('--seed <s>', 'seed for the default weights and input', seed, 1)
     .addOption(backendOption())
     .addOption(devicesOption())
-    .addOption(threadsOption())
+    .addOption(threadsOption(true))
     .option('--dump <dir>', 'write every layer\'s output to DIR/<layer>.npy (float32)')
+    .option('--output <file>', 'write the final output (softmax, [N, classes], float32) to this .npy')
     .addOption(new Option('--repeat <r>', 'after one warm-up, time r more runs and report the median').argParser(positiveInt).default(0))
     .option('--json', 'machine-readable output')
     .action(forward);
 }
 
-async function forward(o: ForwardOptions): Promise<void> {
-  const model = buildModel(o);
+async function forward(o: ForwardOptions, command: Command): Promise<void> {
+  const { model, preset, weights, labels } = await loadModel(o, command.getOptionValueSource('arch') === 'cli');
   const split = o.devices > 1 ? partition(model, { devices: o.devices }) : undefined;
-  const backend = createBackend(o.backend, o.threads, o.devices);
-  const weights = await loadWeights(model, o);
   const input = await loadInput(model, o);
   const batch = input.shape[0];
+  const backend = await createBackend(o.backend, o.threads, o.devices, model.macs() * batch);
   const session = split ? await loadGraph(split.graph, backend, split.shardWeights(weights)) : await loadGraph(model, backend, weights);
   try {
     const timed = async (keep: RunOptions['keep']): Promise<[RunResult, number]> => {
@@ -68,12 +71,13 @@ async function forward(o: ForwardOptions): Promise<void> {
       // Every layer is computed before the first file is written, and each file appears whole.
       for (const [name, t] of layers) if (name !== model.input.name) await writeFileAtomic(path.join(o.dump, `${name}.npy`), writeNpy(t));
     }
+    if (o.output) await writeFileAtomic(o.output, writeNpy(first.output));
     const [n, classes] = first.output.shape;
-    const top = Array.from({ length: n }, (_, i) => topK(first.output.data.subarray(i * classes, (i + 1) * classes), 5));
+    const top = Array.from({ length: n }, (_, i) => topClasses(first.output.data.subarray(i * classes, (i + 1) * classes), labels ?? []));
     const memory = session.memory();
     if (o.json) {
       const result = {
-        arch: o.arch,
+        arch: preset,
         backend: backend.name,
         backend_details: session.details ?? null,
         batch,
@@ -91,7 +95,7 @@ async function forward(o: ForwardOptions): Promise<void> {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     } else {
       top.forEach((classes, i) => {
-        const cells = classes.map((c) => `${String(c.class).padStart(4)} ${(c.prob >= 1e-3 ? c.prob.toFixed(4) : c.prob.toExponential(2)).padEnd(8)}`);
+        const cells = classes.map((c) => `${String(c.class).padStart(4)}${labels ? ` ${c.label}` : ''} ${(c.prob >= 1e-3 ? c.prob.toFixed(4) : c.prob.toExponential(2)).padEnd(8)}`);
         process.stdout.write(`image ${i}: ${cells.join('  ').trimEnd()}\n`);
       });
       const runs = o.repeat > 0 ? `median of ${times.length} runs after a warm-up` : 'one run';
@@ -108,12 +112,15 @@ async function forward(o: ForwardOptions): Promise<void> {
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-async function loadWeights(graph: Graph, o: ForwardOptions): Promise<Weights> {
-  if (!o.weights) {
-    process.stderr.write(`no --weights: using the paper's initialisation with seed ${o.seed} (an untrained network)\n`);
-    return paperInit(graph, { seed: o.seed });
+/** --weights' model (told from the file unless --arch is given), else the paper's initialisation of --arch: an untrained network. */
+async function loadModel(o: ForwardOptions, archGiven: boolean): Promise<{ model: Graph; preset: string; weights: Weights; labels?: readonly string[] }> {
+  if (o.weights) {
+    const { model } = await openNetwork(o, o.weights, archGiven);
+    return { model: model.graph, preset: model.config.preset, weights: model.weights, ...(model.named && { labels: model.labels }) };
   }
-  return readWeightsFile(graph, o.weights, o.arch);
+  process.stderr.write(`no --weights: the paper's initialisation of ${o.arch} with seed ${o.seed}, an untrained network (its classes mean nothing)\n`);
+  const model = buildModel(o);
+  return { model, preset: o.arch, weights: paperInit(model, { seed: o.seed }) };
 }
 
 async function loadInput(graph: Graph, o: ForwardOptions): Promise<Tensor> {

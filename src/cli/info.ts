@@ -16,7 +16,7 @@ interface InfoOptions extends ModelOptions {
 const thousands = (n: number): string => n.toLocaleString('en-US');
 
 export function infoCommand(): Command {
-  return addModelOptions(new Command('info').description('print the model layer by layer: output shape, parameters, MACs, and with --devices the placement and the bytes moved'))
+  return addModelOptions(new Command('info').description('print the model layer by layer: output shape, parameters, MACs, and with --devices the placement and the bytes moved'), { help: 'paper', fallback: 'paper' })
     .addOption(devicesOption())
     .option('--json', 'machine-readable output')
     .action((o: InfoOptions) => {

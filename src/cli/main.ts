@@ -20,6 +20,15 @@ import { trainCommand } from './train.js';
 if (Number(process.versions.node.split('.')[0]) < 22) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 v8.setFlagsFromString('--no-liftoff');
 
+// A reader that stops early (`alexnet forward | head -1`) closes the pipe: that ends the command,
+// quietly and successfully, as it does for other Unix tools.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
+}
+
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const program = new Command('alexnet')

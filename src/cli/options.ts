@@ -7,10 +7,8 @@ import type { Backend } from '../backends/backend.js';
 import { referenceBackend } from '../backends/reference/index.js';
 import { wasmDevicesBackend } from '../backends/wasm/devices.js';
 import { wasmBackend } from '../backends/wasm/index.js';
-import { webgpuBackend } from '../backends/webgpu/index.js';
+import { defaultGpu, describeAdapter, isSoftwareAdapter, webgpuBackend } from '../backends/webgpu/index.js';
 import { UsageError } from '../errors.js';
-import { checkWeights, fromTorchvisionNames, readSafetensors } from '../io/index.js';
-import type { Weights } from '../runtime/index.js';
 import type { Graph } from '../graph/index.js';
 import { alexnet, PRESETS } from '../models/index.js';
 import type { AlexNetConfig, Preset } from '../models/index.js';
@@ -41,9 +39,14 @@ export interface ModelOptions {
   inChannels?: number;
 }
 
-export function addModelOptions(cmd: Command): Command {
+/**
+ * The model options; `arch` says what --arch defaults to for this command, in words (e.g. "paper",
+ * or "told from --weights; built-in: mini"), and `fallback` is the preset meant by it, if any.
+ */
+export function addModelOptions(cmd: Command, arch: { readonly help: string; readonly fallback?: Preset }): Command {
+  const option = arch.fallback ? new Option('--arch <preset>', 'AlexNet preset').choices(PRESETS).default(arch.fallback, arch.help) : new Option('--arch <preset>', `AlexNet preset (default: ${arch.help})`).choices(PRESETS);
   return cmd
-    .addOption(new Option('--arch <preset>', 'AlexNet preset').choices(PRESETS).default('paper'))
+    .addOption(option)
     .option('--width <w>', 'scale every conv channel count and the hidden FC sizes by w', positiveNumber)
     .option('--classes <n>', 'outputs of fc8 (default 1000; mini 10)', positiveInt)
     .option('--size <s>', 'side of the square input (default 227; torchvision 224, mini 32)', positiveInt)
@@ -68,22 +71,51 @@ const BACKENDS = {
   webgpu: (): Backend => webgpuBackend(),
 } satisfies Record<string, (threads: number | undefined, devices: number) => Backend>;
 export type BackendName = keyof typeof BACKENDS;
+export type BackendChoice = BackendName | 'auto';
+
+const AUTO_HELP = 'auto: webgpu on a hardware GPU for models big enough to gain from it, else wasm';
 
 export function backendOption(): Option {
-  return new Option('--backend <name>', 'backend that runs the graph').choices(Object.keys(BACKENDS)).default('reference');
+  return new Option('--backend <name>', `backend that runs the graph (${AUTO_HELP}; reference is the float64 oracle, slow)`).choices(['auto', ...Object.keys(BACKENDS)]).default('auto');
 }
 
 export function devicesOption(): Option {
   return new Option('--devices <n>', 'devices to split the graph over, as the 2012 network was over 2 GPUs').argParser(positiveInt).default(1);
 }
 
-export function threadsOption(): Option {
-  return new Option('--threads <t>', 'threads of the wasm backend (default: the available cores; 1 per device with --devices)').argParser(positiveInt);
+/** `devices`: the command has --devices (where wasm devices take one thread each by default). */
+export function threadsOption(devices: boolean): Option {
+  return new Option('--threads <t>', `threads of the wasm backend (default: the available cores${devices ? '; 1 per device with --devices' : ''})`).argParser(positiveInt);
 }
 
-export function createBackend(name: BackendName, threads: number | undefined, devices: number): Backend {
-  if (threads !== undefined && name !== 'wasm') throw new UsageError('THREADS', `--threads applies to the wasm backend, not "${name}"`);
-  return BACKENDS[name](threads, devices);
+/** Work per run (multiply-adds) below which a GPU's dispatch and copy costs outweigh its speed: wasm wins. */
+const GPU_WORTH_MACS = 100e6;
+
+/**
+ * The backend for `choice`: a named one as is; `auto` is webgpu where a hardware adapter exists and
+ * the model is big enough (`macs` per run), else wasm. Looking for an adapter costs half a second, so
+ * it is skipped on Linux machines without a GPU device node.
+ */
+export async function createBackend(choice: BackendChoice, threads: number | undefined, devices: number, macs: number): Promise<Backend> {
+  if (choice === 'auto') choice = threads === undefined && macs >= GPU_WORTH_MACS && (await hardwareGpu()) ? 'webgpu' : 'wasm';
+  if (threads !== undefined && choice !== 'wasm') throw new UsageError('THREADS', `--threads applies to the wasm backend, not "${choice}"`);
+  return BACKENDS[choice](threads, devices);
+}
+
+async function hardwareGpu(): Promise<boolean> {
+  const { existsSync, readdirSync } = await import('node:fs');
+  if (process.platform === 'linux') {
+    const render = existsSync('/dev/dri') && readdirSync('/dev/dri').some((n) => n.startsWith('renderD'));
+    if (!render && !existsSync('/dev/nvidiactl')) return false;
+  }
+  try {
+    const adapter = await (await defaultGpu()).requestAdapter();
+    if (adapter && !isSoftwareAdapter(adapter.info)) return true;
+    process.stderr.write(`a GPU is present but WebGPU found ${adapter ? `only a software adapter (${describeAdapter(adapter.info)})` : 'no adapter'}: running on wasm\n`);
+  } catch (e) {
+    process.stderr.write(`WebGPU is unavailable (${(e as Error).message}): running on wasm\n`);
+  }
+  return false;
 }
 
 /** The file's bytes, or a UsageError that names the flag and the reason. */
@@ -95,16 +127,4 @@ export async function readInputFile(file: string, flag: string): Promise<Uint8Ar
     const why = err.code === 'ENOENT' ? 'no such file' : err.code === 'EISDIR' ? 'it is a directory' : err.message;
     throw new UsageError('READ', `cannot read ${flag} ${file}: ${why}`);
   }
-}
-
-/**
- * Weights for `graph` from a safetensors file, in our names or in torchvision's state-dict names
- * (`features.0.weight`, ...), checked against the model before anything runs.
- */
-export async function readWeightsFile(graph: Graph, file: string, arch: Preset): Promise<Weights> {
-  const { tensors } = readSafetensors(await readInputFile(file, '--weights'), file);
-  const renamed = fromTorchvisionNames(tensors);
-  if (renamed && arch !== 'torchvision') throw new UsageError('ARCH', `--weights ${file} holds torchvision's AlexNet (features.N / classifier.N names); add --arch torchvision`);
-  checkWeights(graph.params(), renamed ?? tensors, file);
-  return renamed ?? tensors;
 }

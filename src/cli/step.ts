@@ -8,60 +8,57 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { decodeImage } from '../data/decode.js';
+import { UsageError } from '../errors.js';
 import type { Image } from '../data/image.js';
 import type { PipelineSpec } from '../data/pipeline.js';
-import { UsageError } from '../errors.js';
 import type { Graph } from '../graph/index.js';
 import { writeFileAtomic } from '../io/index.js';
 import type { Cell, LayerCell } from '../notebook/walkthrough.js';
 import type { DeviceLayer } from '../notebook/walkthrough.js';
 import { deviceLayers, layerCells, layerFacts, outputCell, preprocessCells } from '../notebook/walkthrough.js';
-import { filtersPng, imagePng, mapsGridPng } from '../notebook/render-png.js';
+import { renderSvg, svgToPng } from '../charts.js';
+import { classBarsSpec } from '../notebook/pictures.js';
+import { filtersPng, imagePng, mapsGridPng, vectorGridPng } from '../notebook/render-png.js';
 import type { Partitioned } from '../partition/index.js';
 import { partition } from '../partition/index.js';
 import type { Weights } from '../runtime/index.js';
 import { loadGraph } from '../runtime/index.js';
 import type { Tensor } from '../tensor.js';
-import { modelInputs, readLabels } from './model-files.js';
-import { addModelOptions, backendOption, buildModel, createBackend, readInputFile, readWeightsFile, threadsOption } from './options.js';
-import type { BackendName, ModelOptions } from './options.js';
+import { readImage } from './classify.js';
+import { openModel } from './model-files.js';
+import type { ModelArgs } from './model-files.js';
+import { addModelOptions, backendOption, createBackend, threadsOption } from './options.js';
+import type { BackendChoice } from './options.js';
 
-interface StepOptions extends ModelOptions {
+interface StepOptions extends ModelArgs {
   weights?: string;
-  labels?: string;
-  stats?: string;
-  backend: BackendName;
+  backend: BackendChoice;
   threads?: number;
   out: string;
   interactive?: boolean;
 }
 
 export function stepCommand(): Command {
-  return addModelOptions(new Command('step').description('step through AlexNet layer by layer on one image: Markdown and PNG pictures in a folder'))
+  return addModelOptions(new Command('step').description('step through AlexNet layer by layer on one image: Markdown and PNG pictures in a folder'), { help: 'told from --weights; the built-in model is mini' })
     .argument('<image>', 'a PNG or JPEG file')
-    .option('--weights <file>', 'trained weights (.safetensors); default: the built-in model (mini, Fashion-MNIST)')
-    .option('--labels <file>', 'class names, one per line')
-    .option('--stats <file>', 'the training set\'s mean image (`alexnet stats`), for models that subtract it')
+    .option('--weights <file>', 'weights (.safetensors) or a `train` run folder (default: the built-in model, mini trained on Fashion-MNIST)')
+    .option('--labels <file>', 'class names, one per line (default: the weights\' own)')
+    .option('--stats <file>', 'the training set\'s statistics (`alexnet stats`), for models that subtract its mean image and do not carry it')
     .addOption(backendOption())
-    .addOption(threadsOption())
+    .addOption(threadsOption(false))
     .requiredOption('--out <dir>', 'folder for walkthrough.md and its pictures (must not exist)')
     .option('--interactive', 'also print the cells one at a time, Enter for the next')
     .action(step);
 }
 
 async function step(file: string, o: StepOptions, command: Command): Promise<void> {
-  const inputs = await modelInputs(o, o.weights ? [o.weights] : [], command.getOptionValueSource('arch') === 'cli');
-  const model = buildModel(inputs.options);
-  const [channels] = model.input.shape;
-  if (channels !== 1 && channels !== 3) throw new UsageError('CHANNELS', `images have 1 or 3 channels; this model takes ${channels}`);
-  const labels = readLabels(inputs.labelsFile, model.output.shape[0]);
-  const spec: PipelineSpec = { preprocessing: inputs.preprocessing(model), channels, train: false, pcaStd: 0, stats: inputs.stats };
-  const weights = await readWeightsFile(model, inputs.weights[0], inputs.options.arch);
-  const img = decodeImage(await readInputFile(file, 'image'), { source: file, channels });
-  const session = await loadGraph(model, createBackend(o.backend, o.threads, 1), weights);
+  const { model: loaded, builtIn } = await openModel(o, o.weights, command.getOptionValueSource('arch') === 'cli');
+  const { graph: model, weights, spec, labels } = loaded;
+  const { image: img, warning } = await readImage(file, loaded);
+  const backend = await createBackend(o.backend, o.threads, 1, model.macs());
+  const session = await loadGraph(model, backend, weights);
   // another backend is checked layer by layer against the reference, the oracle
-  const reference = o.backend === 'reference' ? undefined : await loadGraph(model, createBackend('reference', undefined, 1), weights);
+  const reference = backend.name === 'reference' ? undefined : await loadGraph(model, await createBackend('reference', undefined, 1, 0), weights);
   let layers: LayerCell[];
   try {
     layers = await layerCells(model, session, img, spec, reference);
@@ -69,7 +66,7 @@ async function step(file: string, o: StepOptions, command: Command): Promise<voi
     await session.dispose();
     await reference?.dispose();
   }
-  const devices = await twoDevices(model, weights, o, img, spec, layers);
+  const devices = await twoDevices(model, weights, o, backend.name, img, spec, layers);
   const prob = layers.at(-1)!.output.data;
   const cells: Cell[] = [...preprocessCells(img, spec), ...layers, outputCell(prob, labels, 'center')];
 
@@ -86,7 +83,7 @@ async function step(file: string, o: StepOptions, command: Command): Promise<voi
     pictures++;
   };
   try {
-    sections.push(`# AlexNet \`${inputs.options.arch}\` on ${path.basename(file)}\n\n${inputs.builtIn ? 'The built-in model (mini, trained on Fashion-MNIST). ' : ''}Backend: ${session.details ?? o.backend}. ${model.paramCount().toLocaleString('en-US')} parameters.`);
+    sections.push(`# AlexNet \`${loaded.config.preset}\` on ${path.basename(file)}\n\n${builtIn ? 'The built-in model (mini, trained on Fashion-MNIST). ' : ''}${warning ? `**Warning:** ${warning}\n\n` : ''}Backend: ${session.details ?? backend.name}. ${model.paramCount().toLocaleString('en-US')} parameters.`);
     for (const [i, cell] of cells.entries()) {
       const picture = `${String(i).padStart(2, '0')}-${cell.kind === 'layer' ? cell.name : cell.kind === 'preprocess' ? 'image' : 'output'}.png`;
       if (cell.kind === 'preprocess') {
@@ -94,22 +91,19 @@ async function step(file: string, o: StepOptions, command: Command): Promise<voi
         await save(picture, imagePng(cell.image, cell.range, scale));
         sections.push(`## The image: ${cell.title}\n\n${cell.text}.\n\n![${cell.title}](${picture})`);
       } else if (cell.kind === 'layer') {
-        const maps = cell.output.shape.length === 3;
-        if (cell.op.type !== 'flatten' && cell.op.type !== 'dropout') {
-          const range: [number, number] = cell.stats.min < 0 ? [cell.stats.min, cell.stats.max] : [0, cell.stats.max];
-          await save(picture, mapsGridPng(cell.output, range, maps ? Math.max(1, Math.floor(48 / cell.output.shape[1])) : 4));
-        }
+        if (cell.op.type !== 'flatten' && cell.op.type !== 'dropout') await save(picture, await layerPng(cell, model, labels));
         sections.push(layerMarkdown(cell, picture));
         if (cell.name === 'conv1') {
           const w = weights.get('conv1.weight')!;
-          await save('conv1-filters.png', filtersPng(w));
+          const [o, , k] = w.shape;
+          await save('conv1-filters.png', filtersPng(w, Math.max(4, Math.floor(FILTERS_WIDTH / (Math.ceil(Math.sqrt(o)) * k)))));
           sections.push(filtersMarkdown(w));
         }
       } else {
         sections.push(`## The prediction\n\n| rank | class | probability |\n|---|---|---|\n${cell.top5.map((t, r) => `| ${r + 1} | ${t.label} (${t.class}) | ${(100 * t.prob).toFixed(2)} % |`).join('\n')}`);
       }
     }
-    if (reference) sections.push(checkMarkdown(layers, o.backend));
+    if (reference) sections.push(checkMarkdown(layers, backend.name));
     sections.push(devicesMarkdown(devices));
     await writeFileAtomic(path.join(tmp, 'walkthrough.md'), new TextEncoder().encode(`${sections.join('\n\n')}\n`));
     await rename(tmp, out);
@@ -119,6 +113,36 @@ async function step(file: string, o: StepOptions, command: Command): Promise<voi
   }
   process.stdout.write(`wrote ${path.join(o.out, 'walkthrough.md')} and ${pictures} pictures\n`);
   if (o.interactive) await walk(sections);
+}
+
+/** Pictures are scaled (nearest neighbour, whole factors) to about these sizes, so that they can be read. */
+const MAP_SIDE = 64;
+const MAX_WIDTH = 1200;
+const VECTOR_WIDTH = 320;
+const FILTERS_WIDTH = 384;
+
+/**
+ * A layer's output as a picture: maps in a grid of tiles about MAP_SIDE pixels across; a vector as a
+ * near-square grid of cells; the class scores and the softmax as labelled bars.
+ */
+async function layerPng(cell: LayerCell, graph: Graph, labels: readonly string[]): Promise<Uint8Array> {
+  const range: [number, number] = cell.stats.min < 0 ? [cell.stats.min, cell.stats.max] : [0, cell.stats.max];
+  const { output } = cell;
+  if (output.shape.length === 3) {
+    const [c, h, w] = output.shape;
+    const columns = Math.ceil(Math.sqrt(c));
+    let scale = Math.max(1, Math.ceil(MAP_SIDE / h));
+    while (scale > 1 && columns * (w * scale + 1) > MAX_WIDTH) scale--;
+    return mapsGridPng(output, range, scale);
+  }
+  const classes = graph.output.shape[0];
+  const scores = cell.op.type === 'softmax' || (cell.op.type === 'linear' && output.shape[0] === classes && graph.node(graph.output.inputs[0]).name === cell.name);
+  if (scores) {
+    const probabilities = cell.op.type === 'softmax';
+    return svgToPng(await renderSvg(classBarsSpec(output.data, labels, probabilities ? `${cell.name}: the probability of each class` : `${cell.name}: each class's score (before the softmax)`, probabilities)));
+  }
+  const columns = Math.ceil(Math.sqrt(output.shape[0]));
+  return vectorGridPng(output.data, range, Math.max(4, Math.min(16, Math.floor(VECTOR_WIDTH / columns))));
 }
 
 function layerMarkdown(c: LayerCell, picture: string): string {
@@ -163,14 +187,14 @@ function filtersMarkdown(w: Tensor): string {
 }
 
 /** The 2012 split on two devices of the same backend, each layer's parts beside the one-device run (as the notebook page shows it). */
-async function twoDevices(model: Graph, weights: Weights, o: StepOptions, img: Image, spec: PipelineSpec, layers: readonly LayerCell[]): Promise<{ split: Partitioned; layers: DeviceLayer[] } | string> {
+async function twoDevices(model: Graph, weights: Weights, o: StepOptions, backend: string, img: Image, spec: PipelineSpec, layers: readonly LayerCell[]): Promise<{ split: Partitioned; layers: DeviceLayer[] } | string> {
   let split: Partitioned;
   try {
     split = partition(model, { devices: 2 });
   } catch (e) {
     return (e as Error).message;
   }
-  const session = await loadGraph(split.graph, createBackend(o.backend, o.threads, 2), split.shardWeights(weights));
+  const session = await loadGraph(split.graph, await createBackend(backend as BackendChoice, o.threads, 2, 0), split.shardWeights(weights));
   try {
     return { split, layers: await deviceLayers(split, session, img, spec, layers) };
   } finally {

@@ -4,27 +4,35 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { openDataset, resolveDataset } from '../data/datasets.js';
+import { isGreyDataset, openDataset, resolveDataset } from '../data/datasets.js';
+import type { Dataset, DatasetSpec } from '../data/datasets.js';
+import { FASHION_MNIST_DOMAIN } from '../data/domain.js';
 import type { PipelineSpec, TestCrops } from '../data/pipeline.js';
 import { computeStats, readStats, writeStats } from '../data/stats.js';
 import { CheckpointError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../io/index.js';
+import { writeFileAtomic, writeSafetensors } from '../io/index.js';
+import { describedWeights } from '../model-file.js';
 import { PREPROCESSING } from '../models/index.js';
 import { partition } from '../partition/index.js';
 import { paperInit } from '../train/index.js';
 import type { TrainKernels } from '../train/kernels.js';
 import { referenceTrainKernels, wasmTrainKernels } from '../train/kernels.js';
 import { loadCheckpoint, trainLoop } from '../train/loop.js';
+import type { EpochProgress } from '../train/loop.js';
+import type { Params } from '../train/network.js';
 import { TrainingNetwork } from '../train/network.js';
 import { PartitionedTrainingNetwork } from '../train/partitioned.js';
 import type { Schedule } from '../train/schedule.js';
 import { startSchedule } from '../train/schedule.js';
 import { zeroVelocity } from '../train/sgd.js';
-import { addModelOptions, buildModel, devicesOption, positiveInt, positiveNumber, seed, threadsOption } from './options.js';
+import { addModelOptions, buildModel, devicesOption, modelConfig, positiveInt, positiveNumber, seed, threadsOption } from './options.js';
+import { ProgressBar } from './progress.js';
 import type { ModelOptions } from './options.js';
 
-interface TrainOptions extends ModelOptions {
+interface TrainOptions extends Partial<ModelOptions> {
   data: string;
+  limit?: number;
+  valLimit?: number;
   epochs: number;
   batch: number;
   lr: number;
@@ -53,8 +61,10 @@ const nonNegative = (v: string): number => {
 };
 
 export function trainCommand(): Command {
-  return addModelOptions(new Command('train').description('train with the paper\'s recipe: SGD with momentum and weight decay, dropout, LR ÷10 on plateau'))
+  return addModelOptions(new Command('train').description('train with the paper\'s recipe: SGD with momentum and weight decay, dropout, LR ÷10 on plateau'), { help: 'mini for images up to 64 pixels (the built-in model\'s preset), else paper; --classes and --in-channels default to the data\'s' })
     .option('--data <d>', 'an image folder (train/ and test/ subfolders), a folder of Fashion-MNIST IDX files, or "fashion-mnist"', 'fashion-mnist')
+    .option('--limit <n>', 'train on the first n training images only (a short run)', positiveInt)
+    .option('--val-limit <n>', 'validate on the first n test images (default: all, or with --limit the same share of them)', positiveInt)
     .option('--epochs <e>', 'epochs to complete (a resumed run continues to this many)', positiveInt, 10)
     .option('--batch <b>', 'images per step', positiveInt, 128)
     .option('--lr <lr>', 'initial learning rate', positiveNumber, 0.01)
@@ -69,10 +79,10 @@ export function trainCommand(): Command {
     .addOption(new Option('--val-tta <crops>', 'validation after each epoch on the centre crop, or on ten crops averaged (10x the time)').choices(['center', 'ten-crop']).default('center'))
     .addOption(new Option('--backend <b>', 'kernels to train on').choices(['reference', 'wasm']).default('wasm'))
     .addOption(devicesOption())
-    .addOption(threadsOption())
+    .addOption(threadsOption(true))
     .option('--workers <w>', 'prefetch worker threads', (v) => Number(positiveInt(v)), Math.max(1, Math.min(2, os.availableParallelism() - 1)))
     .option('--seed <s>', 'seed of every random draw (init, order, augmentation, dropout)', seed, 1)
-    .option('--out <dir>', 'run folder: checkpoints, metrics.jsonl, plot.svg, weights.safetensors')
+    .option('--out <dir>', 'run folder: weights.safetensors (the whole model: --weights takes it or the folder), checkpoints, metrics.jsonl, plot.svg and plot.png')
     .option('--resume <dir>', 'continue the run in this folder from its newest checkpoint, with its saved options')
     .action(train);
 }
@@ -90,16 +100,22 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
   } else if (existsSync(configFile)) {
     throw new UsageError('RUN_EXISTS', `--out ${runDir} already holds a run; use --resume ${runDir} to continue it, or another folder`);
   }
-  const graph = buildModel(o);
+  const trainAll = await openDataset(resolveDataset(o.data, 'train'));
+  const valAll = await openDataset(resolveDataset(o.data, 'test'));
+  if (!cli.resume) o = { ...o, ...(await optionsFromData(o, trainAll)) };
+  const limit = o.limit && Math.min(o.limit, trainAll.length);
+  const valLimit = o.valLimit ?? (limit ? Math.max(1, Math.round((limit * valAll.length) / trainAll.length)) : undefined);
+  const trainSpec: DatasetSpec = { ...trainAll.spec, ...(limit && { limit }) };
+  const valSpec: DatasetSpec = { ...valAll.spec, ...(valLimit && { limit: valLimit }) };
+  const model: ModelOptions = { ...o, arch: o.arch! };
+  const graph = buildModel(model);
   const devices = o.devices ?? 1; // run folders from before --devices saved none
   const split = devices > 1 ? partition(graph, { devices }) : undefined;
   const [channels] = graph.input.shape;
   if (channels !== 1 && channels !== 3) throw new UsageError('CHANNELS', `images have 1 or 3 channels; this model takes ${channels}`);
-  const trainSpec = resolveDataset(o.data, 'train');
-  const valSpec = resolveDataset(o.data, 'test');
-  const classes = (await openDataset(trainSpec)).classes;
+  const { classes } = trainAll;
   if (classes.length !== graph.output.shape[0]) throw new UsageError('CLASSES', `the dataset has ${classes.length} classes and the model ${graph.output.shape[0]} outputs: pass --classes ${classes.length}`);
-  const p = PREPROCESSING[o.arch];
+  const p = PREPROCESSING[model.arch];
   const crop = graph.input.shape[1];
   const preprocessing = { ...p, crop, resize: crop === p.crop ? p.resize : Math.round((crop * p.resize) / p.crop) };
   await mkdir(runDir, { recursive: true });
@@ -114,9 +130,17 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
     await writeFileAtomic(configFile, new TextEncoder().encode(JSON.stringify({ ...o, out: undefined }, null, 2)));
     await writeFileAtomic(path.join(runDir, 'labels.txt'), new TextEncoder().encode(`${classes.join('\n')}\n`));
   }
+  // every weights file the run writes is the whole model: preset, options, names, statistics, preprocessing
+  const first = await trainAll.load(0, channels);
+  const domain = trainAll.spec.kind === 'fashion-mnist' ? { ...FASHION_MNIST_DOMAIN, width: first.width, height: first.height } : undefined;
+  const description = { config: modelConfig(model), labels: classes, stats, preprocessing, domain };
+  const encodeWeights = (params: Params, epoch: number): Uint8Array => {
+    const { tensors, metadata } = describedWeights(params, description, { epoch: String(epoch) });
+    return writeSafetensors(tensors, metadata);
+  };
   const pipeline: PipelineSpec = { preprocessing, channels, train: true, pcaStd: o.pcaStd, stats };
   const schedule: Schedule = o.schedule === 'step' ? { kind: 'step', every: o.stepEpochs } : { kind: 'plateau', patience: o.patience, threshold: o.threshold };
-  const init = o.init ?? (o.arch === 'mini' ? 'fan-in' : 'paper');
+  const init = o.init ?? (model.arch === 'mini' ? 'fan-in' : 'paper');
   const start =
     (await loadCheckpoint(runDir, graph)) ??
     (() => {
@@ -133,7 +157,8 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
   const kernels: TrainKernels[] = wasm ?? Array.from({ length: devices }, () => referenceTrainKernels);
   const network = split ? new PartitionedTrainingNetwork(graph, kernels, split) : new TrainingNetwork(graph, kernels[0]);
   const on = split ? `${kernels[0].name} on each of ${devices} devices` : kernels[0].name;
-  process.stderr.write(`training ${o.arch} (${graph.paramCount().toLocaleString('en-US')} parameters) on ${trainSpec.dir}, ${on}, from epoch ${start.epoch + 1} to ${o.epochs}\n`);
+  const images = `${limit ? `the first ${limit.toLocaleString('en-US')} of ` : ''}${trainAll.length.toLocaleString('en-US')} images of ${trainSpec.dir}`;
+  process.stderr.write(`training ${model.arch} (${graph.paramCount().toLocaleString('en-US')} parameters) on ${images}, ${on}, from epoch ${start.epoch + 1} to ${o.epochs}\n`);
   await trainLoop(
     {
       graph,
@@ -150,10 +175,40 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
       schedule,
       runDir,
       log: (line) => process.stdout.write(`${line}\n`),
-      progress: process.stderr.isTTY === true,
+      progress: process.stderr.isTTY ? (epoch, count) => epochBar(epoch, o.epochs, count) : undefined,
+      encodeWeights,
     },
     start,
   );
   await Promise.all(wasm?.map((k) => k.release()) ?? []);
-  process.stdout.write(`wrote ${path.join(runDir, 'weights.safetensors')}, metrics.jsonl and plot.svg\n`);
+  process.stdout.write(`wrote ${path.join(runDir, 'weights.safetensors')} (the model: --weights ${runDir} takes it), metrics.jsonl, plot.svg and plot.png\n`);
+}
+
+/**
+ * What the data decides when the user did not: the preset (mini, the built-in model's, for small
+ * images, else the paper's), the classes, and grey (1 channel) or colour; said on stderr.
+ */
+async function optionsFromData(o: TrainOptions, data: Dataset): Promise<Partial<TrainOptions>> {
+  const first = await data.load(0, 3);
+  const chosen: string[] = [];
+  const arch = o.arch ?? (Math.max(first.width, first.height) <= 64 ? 'mini' : 'paper');
+  if (!o.arch) chosen.push(`--arch ${arch} (${arch === 'mini' ? 'the built-in model\'s preset, ' : ''}for ${first.width}x${first.height} images)`);
+  const classes = o.classes ?? data.classes.length;
+  if (o.classes === undefined) chosen.push(`--classes ${classes}`);
+  let inChannels = o.inChannels;
+  if (inChannels === undefined) {
+    inChannels = (await isGreyDataset(data)) ? 1 : 3;
+    chosen.push(`--in-channels ${inChannels} (${inChannels === 1 ? 'grey' : 'colour'} images)`);
+  }
+  if (chosen.length) process.stderr.write(`from the data: ${chosen.join(', ')}\n`);
+  return { arch, classes, inChannels };
+}
+
+function epochBar(epoch: number, epochs: number, images: number): EpochProgress {
+  const bar = new ProgressBar(`epoch ${epoch}/${epochs}`, 'images', ['loss', 'error']);
+  bar.start(images, { loss: '-', error: '-' });
+  return {
+    update: (seen, loss, error) => bar.update(seen, { loss: loss.toFixed(3), error: `${(100 * error).toFixed(2)}%` }),
+    stop: () => bar.stop(),
+  };
 }

@@ -10,7 +10,8 @@ import type { Image } from './image.js';
 import { image } from './image.js';
 
 export type Split = 'train' | 'test';
-export type DatasetSpec = { readonly kind: 'folder'; readonly dir: string } | { readonly kind: 'fashion-mnist'; readonly dir: string; readonly split: Split };
+/** `limit`: only the first `limit` images (a short run) */
+export type DatasetSpec = ({ readonly kind: 'folder'; readonly dir: string } | { readonly kind: 'fashion-mnist'; readonly dir: string; readonly split: Split }) & { readonly limit?: number };
 
 export interface Dataset {
   readonly spec: DatasetSpec;
@@ -43,8 +44,22 @@ export function resolveDataset(arg: string, split: Split): DatasetSpec {
   return { kind: 'folder', dir };
 }
 
+/** Grey when the first images (up to 16) have R = G = B everywhere; Fashion-MNIST is grey by definition. */
+export async function isGreyDataset(data: Dataset): Promise<boolean> {
+  if (data.spec.kind === 'fashion-mnist') return true;
+  for (let i = 0; i < Math.min(16, data.length); i++) {
+    const { data: px, width, height } = await data.load(i, 3);
+    const plane = width * height;
+    for (let p = 0; p < plane; p++) if (px[p] !== px[plane + p] || px[p] !== px[2 * plane + p]) return false;
+  }
+  return true;
+}
+
 export async function openDataset(spec: DatasetSpec): Promise<Dataset> {
-  return spec.kind === 'folder' ? openFolder(spec) : openFashionMnist(spec);
+  const all = spec.kind === 'folder' ? openFolder(spec) : await openFashionMnist(spec);
+  if (spec.limit === undefined || spec.limit >= all.length) return all;
+  if (!(Number.isSafeInteger(spec.limit) && spec.limit > 0)) throw new DatasetError('LIMIT', `a dataset limit must be a positive integer, got ${spec.limit}`);
+  return { ...all, length: spec.limit };
 }
 
 function openFolder(spec: Extract<DatasetSpec, { kind: 'folder' }>): Dataset {

@@ -2,8 +2,10 @@
 // render-png.ts encodes as PNG files for the terminal twin: an image, a grid of every feature map of
 // a layer on one shared colour scale, and conv1's filters as tiles. Grey for values that are never
 // negative, a blue-white-red diverging map around 0 otherwise, so that a sign reads as a colour.
+import type { ChartSpec } from '../charts.js';
 import type { Image } from '../data/image.js';
 import type { Tensor } from '../tensor.js';
+import { topK } from '../tensor.js';
 
 type Rgb = [number, number, number];
 
@@ -103,4 +105,38 @@ export function filtersPicture(weight: Tensor, scale = 4): Picture {
     if (c === 3) return [0, 1, 2].map((ch) => Math.round(127.5 + (127.5 * value(ch)) / bound[at.tile])) as Rgb;
     return colour(value(0), -bound[at.tile], bound[at.tile]);
   });
+}
+
+/** A vector ([F], an FC layer's output) as a near-square grid of `cell`-pixel cells, row by row, on `range`. */
+export function vectorGridPicture(values: ArrayLike<number>, range: readonly [number, number], cell: number): Picture {
+  const columns = Math.ceil(Math.sqrt(values.length));
+  const rows = Math.ceil(values.length / columns);
+  const [lo, hi] = range;
+  return paint(columns * cell + 1, rows * cell + 1, (x, y) => {
+    const i = Math.floor((y - 1) / cell) * columns + Math.floor((x - 1) / cell);
+    return x === 0 || y === 0 || i >= values.length ? FRAME : colour(values[i], lo, hi);
+  });
+}
+
+/** How many classes a class chart shows: all of a small model's, else the most probable. */
+const CLASS_BARS = 15;
+
+/** The classes' values (probabilities, or the scores before the softmax) as labelled horizontal bars, most first. */
+export function classBarsSpec(values: ArrayLike<number>, labels: readonly string[], title: string, probabilities: boolean): ChartSpec {
+  const shown = values.length <= CLASS_BARS ? Array.from(values, (v, i) => ({ class: i, value: v })).sort((a, b) => b.value - a.value) : topK(values, CLASS_BARS).map((t) => ({ class: t.class, value: t.prob }));
+  const rows = shown.map((r) => ({ label: `${labels[r.class] ?? `class ${r.class}`} (${r.class})`, value: probabilities ? 100 * r.value : r.value }));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, anchor: 'start' },
+    width: 360,
+    data: { values: rows },
+    encoding: {
+      y: { field: 'label', type: 'nominal', sort: null, title: null },
+      x: { field: 'value', type: 'quantitative', title: probabilities ? 'probability (%)' : 'score', ...(probabilities && { scale: { domain: [0, 100] } }) },
+    },
+    layer: [
+      { mark: { type: 'bar', color: '#4c78a8' } },
+      { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { text: { field: 'value', format: probabilities ? '.2f' : '.3~g' } } },
+    ],
+  } as ChartSpec;
 }

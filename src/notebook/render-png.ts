@@ -4,7 +4,7 @@ import { PNG } from 'pngjs';
 import type { Image } from '../data/image.js';
 import type { Tensor } from '../tensor.js';
 import type { Picture } from './pictures.js';
-import { filtersPicture, imagePicture, mapsGridPicture } from './pictures.js';
+import { filtersPicture, imagePicture, mapsGridPicture, vectorGridPicture } from './pictures.js';
 
 export { colour, gridLayout } from './pictures.js';
 
@@ -27,4 +27,9 @@ export function mapsGridPng(output: Tensor, range: readonly [number, number], sc
 /** conv1's filters [O, C, k, k] as tiles, each on its own symmetric range (filtersPicture). */
 export function filtersPng(weight: Tensor, scale = 4): Uint8Array {
   return encodePng(filtersPicture(weight, scale));
+}
+
+/** A vector as a near-square grid of cells (vectorGridPicture). */
+export function vectorGridPng(values: ArrayLike<number>, range: readonly [number, number], cell: number): Uint8Array {
+  return encodePng(vectorGridPicture(values, range, cell));
 }

@@ -14,7 +14,9 @@ import type { Partitioned, Transfer } from '../partition/index.js';
 import { assembleLayers, layerNodes } from '../partition/index.js';
 import type { Session } from '../runtime/index.js';
 import type { Shape, Tensor } from '../tensor.js';
-import { relativeError, sizeOf, tensor, topK } from '../tensor.js';
+import { relativeError, sizeOf, tensor } from '../tensor.js';
+import { topClasses } from '../predict.js';
+import type { RankedClass } from '../predict.js';
 
 export interface MapStats {
   readonly min: number;
@@ -56,7 +58,7 @@ export interface OutputCell {
   readonly kind: 'output';
   /** the crops whose softmax was averaged */
   readonly crops: TestCrops;
-  readonly top5: readonly { readonly class: number; readonly label: string; readonly prob: number }[];
+  readonly top5: readonly RankedClass[];
 }
 
 export type Cell = PreprocessCell | LayerCell | OutputCell;
@@ -187,18 +189,8 @@ export async function layerCells(graph: Graph, session: Session, img: Image, spe
     });
 }
 
-/** The softmax averaged over the test crops (the centre, or ten), exactly as `alexnet classify` computes it. */
-export async function predict(session: Session, img: Image, spec: PipelineSpec, crops: TestCrops): Promise<Float64Array> {
-  const images = testCrops(img, spec, crops);
-  const { output } = await session.run(stackImages(images));
-  const classes = output.shape[1];
-  const mean = new Float64Array(classes);
-  for (let i = 0; i < output.data.length; i++) mean[i % classes] += output.data[i] / images.length;
-  return mean;
-}
-
 export function outputCell(prob: ArrayLike<number>, labels: readonly string[], crops: TestCrops): OutputCell {
-  return { kind: 'output', crops, top5: topK(prob, 5).map((t) => ({ ...t, label: labels[t.class] })) };
+  return { kind: 'output', crops, top5: topClasses(prob, labels) };
 }
 
 /**

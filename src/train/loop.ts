@@ -2,7 +2,6 @@
 // paper's SGD; after each epoch a validation pass (centre or ten crops), the schedule, one line of
 // metrics (JSON lines), the plot, and a checkpoint. Everything random is derived from (seed, epoch,
 // step or sample), so a run resumed from a checkpoint computes exactly what an uninterrupted one does.
-import { SingleBar } from 'cli-progress';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,12 +9,14 @@ import type { DatasetSpec } from '../data/datasets.js';
 import type { PipelineSpec, TestCrops } from '../data/pipeline.js';
 import { sampleSeed } from '../data/pipeline.js';
 import { Prefetcher } from '../data/prefetch.js';
+import { splitEmbeddedStats } from '../data/stats.js';
 import { CheckpointError } from '../errors.js';
 import type { Graph } from '../graph/index.js';
 import { checkWeights, readSafetensors, writeFileAtomic, writeSafetensors } from '../io/index.js';
 import { createRng } from '../random.js';
 import type { EpochMetrics } from './metrics.js';
-import { plotSvg, topErrors } from './metrics.js';
+import { renderSvg, svgToPng } from '../charts.js';
+import { topErrors, trainingChart } from './metrics.js';
 import type { Params, Trainer } from './network.js';
 import type { Schedule, ScheduleState } from './schedule.js';
 import { afterEpoch } from './schedule.js';
@@ -48,8 +49,16 @@ export interface LoopOptions {
   readonly runDir: string;
   /** report each epoch (a line for people) */
   readonly log: (line: string) => void;
-  /** a progress bar on stderr while an epoch runs */
-  readonly progress: boolean;
+  /** progress within an epoch (the CLI draws a bar): called at its start with the images it will see */
+  readonly progress?: (epoch: number, images: number) => EpochProgress;
+  /** the bytes of a weights file for these parameters after `epoch` epochs (the CLI's carry the model's description) */
+  readonly encodeWeights: (params: Params, epoch: number) => Uint8Array;
+}
+
+export interface EpochProgress {
+  /** after each step: images seen this epoch, and their mean loss and top-1 error so far */
+  update(images: number, loss: number, error: number): void;
+  stop(): void;
 }
 
 const CHECKPOINTS = 'checkpoints';
@@ -64,8 +73,7 @@ export async function trainLoop(o: LoopOptions, start: TrainState): Promise<Trai
   const began = performance.now();
   try {
     for (let epoch = start.epoch; epoch < o.epochs; epoch++) {
-      const bar = o.progress ? new SingleBar({ format: `epoch ${epoch + 1}/${o.epochs} [{bar}] {value}/{total} loss {loss} err {err} {ips} img/s ETA {eta_formatted}`, etaBuffer: 50 }) : undefined;
-      bar?.start(trainData.steps, 0, { loss: '-', err: '-', ips: '-' });
+      const bar = o.progress?.(epoch + 1, trainData.steps * o.batch);
       let [lossSum, wrong, seen, step] = [0, 0, 0, 0];
       const t0 = performance.now();
       for await (const b of trainData.epoch(epoch)) {
@@ -75,13 +83,13 @@ export async function trainLoop(o: LoopOptions, start: TrainState): Promise<Trai
         lossSum += r.loss * b.labels.length;
         wrong += topErrors(r.prob.data, b.labels, classes).top1 * b.labels.length;
         seen += b.labels.length;
-        bar?.update(step, { loss: (lossSum / seen).toFixed(3), err: (wrong / seen).toFixed(3), ips: (seen / ((performance.now() - t0) / 1000)).toFixed(0) });
+        bar?.update(seen, lossSum / seen, wrong / seen);
       }
       bar?.stop();
       const trainSeconds = (performance.now() - t0) / 1000;
       const val = await evaluate(net, valData, state.params, classes);
       const metrics: EpochMetrics = {
-        epoch,
+        epoch: epoch + 1,
         lr: state.schedule.lr,
         train_loss: lossSum / seen,
         train_error: wrong / seen,
@@ -92,9 +100,11 @@ export async function trainLoop(o: LoopOptions, start: TrainState): Promise<Trai
         elapsed_s: (performance.now() - began) / 1000,
       };
       state = { epoch: epoch + 1, schedule: afterEpoch(o.schedule, state.schedule, epoch, val.top1), params: state.params, velocity: state.velocity };
-      await saveCheckpoint(o.runDir, state);
+      await saveCheckpoint(o.runDir, state, o.encodeWeights);
       await appendFile(path.join(o.runDir, 'metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
-      await writeFileAtomic(path.join(o.runDir, 'plot.svg'), new TextEncoder().encode(plotSvg(await readMetrics(o.runDir))));
+      const svg = await renderSvg(trainingChart(await readMetrics(o.runDir)));
+      await writeFileAtomic(path.join(o.runDir, 'plot.svg'), new TextEncoder().encode(svg));
+      await writeFileAtomic(path.join(o.runDir, 'plot.png'), await svgToPng(svg));
       o.log(`epoch ${epoch + 1}: train loss ${metrics.train_loss.toFixed(4)} error ${(100 * metrics.train_error).toFixed(2)}%, validation top-1 ${(100 * val.top1).toFixed(2)}% top-5 ${(100 * val.top5).toFixed(2)}%, ${metrics.images_per_s.toFixed(0)} img/s, lr ${metrics.lr}`);
     }
   } finally {
@@ -139,17 +149,18 @@ const epochDir = (runDir: string, epoch: number): string => path.join(runDir, CH
  * renamed into place whole; the two newest checkpoints are kept, so a damaged newest one leaves the
  * one before it. The run's top-level weights.safetensors follows the newest.
  */
-export async function saveCheckpoint(runDir: string, state: TrainState): Promise<void> {
+export async function saveCheckpoint(runDir: string, state: TrainState, encodeWeights: LoopOptions['encodeWeights']): Promise<void> {
   const dir = epochDir(runDir, state.epoch);
   const tmp = `${dir}.tmp`;
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
-  await writeFileAtomic(path.join(tmp, 'weights.safetensors'), writeSafetensors(state.params, { epoch: String(state.epoch) }));
+  const weights = encodeWeights(state.params, state.epoch);
+  await writeFileAtomic(path.join(tmp, 'weights.safetensors'), weights);
   await writeFileAtomic(path.join(tmp, 'velocity.safetensors'), writeSafetensors(state.velocity));
   await writeFileAtomic(path.join(tmp, 'state.json'), new TextEncoder().encode(JSON.stringify({ epoch: state.epoch, schedule: state.schedule })));
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
-  await writeFileAtomic(path.join(runDir, 'weights.safetensors'), writeSafetensors(state.params, { epoch: String(state.epoch) }));
+  await writeFileAtomic(path.join(runDir, 'weights.safetensors'), weights);
   const all = await checkpointEpochs(runDir);
   for (const old of all.slice(0, -2)) await rm(epochDir(runDir, old), { recursive: true, force: true });
 }
@@ -171,7 +182,7 @@ export async function loadCheckpoint(runDir: string, graph: Graph): Promise<Trai
   if (epoch === undefined) return undefined;
   const dir = epochDir(runDir, epoch);
   try {
-    const params = readSafetensors(await readFile(path.join(dir, 'weights.safetensors')), path.join(dir, 'weights.safetensors')).tensors;
+    const { params } = splitEmbeddedStats(readSafetensors(await readFile(path.join(dir, 'weights.safetensors')), path.join(dir, 'weights.safetensors')).tensors);
     const velocity = readSafetensors(await readFile(path.join(dir, 'velocity.safetensors')), path.join(dir, 'velocity.safetensors')).tensors;
     checkWeights(graph.params(), params, path.join(dir, 'weights.safetensors'));
     checkWeights(graph.params(), velocity, path.join(dir, 'velocity.safetensors'));

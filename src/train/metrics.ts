@@ -1,4 +1,5 @@
-// Top-1 / top-5 error, and the SVG plot of a run's curves.
+// Top-1 / top-5 error, and the chart of a run's curves.
+import type { ChartSpec } from '../charts.js';
 
 /** Errors of probabilities [N, classes] against labels: the true class not first / not in the first five. */
 export function topErrors(prob: Float32Array | Float64Array, labels: Int32Array, classes: number): { top1: number; top5: number } {
@@ -17,6 +18,7 @@ export function topErrors(prob: Float32Array | Float64Array, labels: Int32Array,
 }
 
 export interface EpochMetrics {
+  /** 1 for the first epoch, as the console counts */
   readonly epoch: number;
   readonly lr: number;
   readonly train_loss: number;
@@ -28,28 +30,53 @@ export interface EpochMetrics {
   readonly elapsed_s: number;
 }
 
-/** Training loss and the two error rates per epoch, as a small standalone SVG. */
-export function plotSvg(rows: readonly EpochMetrics[]): string {
-  const [w, h, m] = [640, 360, 48];
-  const epochs = Math.max(1, rows.length);
-  const x = (e: number): number => m + ((w - 2 * m) * e) / epochs;
-  const maxLoss = Math.max(1e-9, ...rows.map((r) => Math.max(r.train_loss, r.val_loss)));
-  const yLoss = (v: number): number => h - m - ((h - 2 * m) * v) / maxLoss;
-  const yErr = (v: number): number => h - m - (h - 2 * m) * v;
-  const line = (pts: [number, number][], colour: string, label: string, at: number): string =>
-    `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>` +
-    `<text x="${w - m - 150}" y="${m + 16 * at}" fill="${colour}" font-size="12">${label}</text>`;
-  const pts = (f: (r: EpochMetrics) => number, y: (v: number) => number): [number, number][] => rows.map((r) => [x(r.epoch + 1), y(f(r))]);
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif">`,
-    `<rect width="${w}" height="${h}" fill="white"/>`,
-    `<line x1="${m}" y1="${h - m}" x2="${w - m}" y2="${h - m}" stroke="black"/><line x1="${m}" y1="${m}" x2="${m}" y2="${h - m}" stroke="black"/>`,
-    `<text x="${w / 2}" y="${h - 12}" font-size="12" text-anchor="middle">epoch</text>`,
-    `<text x="${m - 6}" y="${m}" font-size="11" text-anchor="end">100%</text><text x="${m - 6}" y="${h - m}" font-size="11" text-anchor="end">0</text>`,
-    line(pts((r) => r.train_loss, yLoss), '#1f77b4', `train loss (max ${maxLoss.toFixed(2)})`, 0),
-    line(pts((r) => r.val_loss, yLoss), '#9ecae1', 'validation loss', 1),
-    line(pts((r) => r.train_error, yErr), '#d62728', 'train error', 2),
-    line(pts((r) => r.val_top1_error, yErr), '#ff9896', 'validation top-1 error', 3),
-    '</svg>',
-  ].join('\n');
+/**
+ * A run's curves: the loss on its own axis above, the error rates in % below, against whole
+ * epochs, with each learning-rate drop marked; legends outside the plots.
+ */
+export function trainingChart(rows: readonly EpochMetrics[]): ChartSpec {
+  const last = Math.max(2, ...rows.map((r) => r.epoch));
+  const x = { field: 'epoch', type: 'quantitative', title: 'epoch', scale: { domain: [1, last], nice: false }, axis: { tickMinStep: 1, format: 'd' } };
+  const drops = rows.filter((r, i) => i > 0 && r.lr < rows[i - 1].lr).map((r) => ({ epoch: r.epoch - 0.5, label: `lr ${r.lr}` }));
+  const marks = drops.length
+    ? [
+        { data: { values: drops }, mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { x } },
+        { data: { values: drops }, mark: { type: 'text', align: 'left', dx: 3, dy: 6, color: '#666', fontSize: 10 }, encoding: { x, y: { value: 0 }, text: { field: 'label' } } },
+      ]
+    : [];
+  const panel = (title: string, yTitle: string, values: { epoch: number; series: string; value: number }[], zero: boolean) => ({
+    width: 520,
+    height: 170,
+    title: { text: title, anchor: 'start' },
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', point: true },
+        encoding: {
+          x,
+          y: { field: 'value', type: 'quantitative', title: yTitle, scale: { zero } },
+          color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'right' } },
+          tooltip: [{ field: 'series' }, { field: 'epoch' }, { field: 'value', format: '.4~f' }],
+        },
+      },
+      ...marks,
+    ],
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    vconcat: [
+      panel('Loss (cross-entropy)', 'loss', rows.flatMap((r) => [{ epoch: r.epoch, series: 'training', value: r.train_loss }, { epoch: r.epoch, series: 'validation', value: r.val_loss }]), false),
+      panel(
+        'Error',
+        'error (%)',
+        rows.flatMap((r) => [
+          { epoch: r.epoch, series: 'training top-1', value: 100 * r.train_error },
+          { epoch: r.epoch, series: 'validation top-1', value: 100 * r.val_top1_error },
+          { epoch: r.epoch, series: 'validation top-5', value: 100 * r.val_top5_error },
+        ]),
+        true,
+      ),
+    ],
+    resolve: { scale: { color: 'independent' } },
+  } as unknown as ChartSpec;
 }

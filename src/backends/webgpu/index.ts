@@ -63,8 +63,12 @@ export function defaultGpu(): Promise<GPU> {
 export function describeAdapter(info: GPUAdapterInfo): string {
   // Dawn in Node names the driver in description; Chrome leaves it empty (its fallback adapter: vendor google, architecture swiftshader)
   const name = info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unnamed adapter';
-  const software = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.description} ${info.device} ${info.architecture}`);
-  return software ? `WebGPU on software Vulkan (CPU): ${name}` : name;
+  return isSoftwareAdapter(info) ? `WebGPU on software Vulkan (CPU): ${name}` : name;
+}
+
+/** A CPU pretending to be a GPU: Mesa's lavapipe (llvmpipe) or Chrome's SwiftShader. */
+export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
+  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.description} ${info.device} ${info.architecture}`);
 }
 
 /** Finds a GPU adapter, or fails saying how to get one (no GPU: Mesa's lavapipe). */
