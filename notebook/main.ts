@@ -142,7 +142,7 @@ function warn(message: string): void {
 /** The page's first sentence, true for the model loaded. */
 function lede(model: Model): string {
   const start = 'Krizhevsky, Sutskever and Hinton\'s 2012 network, run layer by layer in this page, with the real numbers';
-  if (model.domain) return `${start}, here on a small model trained on ${model.domain.description} (${model.labels.join(', ')}) as ${model.domain.width}x${model.domain.height} grey images: it knows nothing else. For photos, load ImageNet AlexNet weights under Model.`;
+  if (model.domain) return `${start}, here on a small model that knows only ${model.domain.description}, as ${model.domain.width}x${model.domain.height}${model.domain.grey ? ' grey' : ''} images. For photos, load ImageNet AlexNet weights under Model.`;
   return `${start}, on the weights you loaded (${model.config.preset}, ${model.graph.output.shape[0]} classes).`;
 }
 

@@ -209,7 +209,7 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
   it('says what the built-in model knows, and warns for a photo it was not made for, as classify does', async () => {
     const page = await context.newPage();
     await open(page, `${site.url}/index.html?backend=wasm`);
-    expect(await text(page, '#lede')).toMatch(/trained on Fashion-MNIST: 10 kinds of clothing .* as 28x28 grey images: it knows nothing else/);
+    expect(await text(page, '#lede')).toMatch(/a small model that knows only Fashion-MNIST: 10 kinds of clothing, as 28x28 grey images\. For photos, load ImageNet AlexNet weights/);
     expect(await page.locator('[data-field="domain-warning"]').count()).toBe(0); // a sample: no warning
     const photo = path.join(out, 'colour.jpg');
     const [w, h] = [320, 240];

@@ -42,7 +42,7 @@ export async function readImage(file: string, model: Model): Promise<{ image: Im
 }
 
 export function classifyCommand(): Command {
-  return addModelOptions(new Command('classify').description('print the five most probable classes of each image (PNG or JPEG)'), { help: 'told from --weights; the built-in model is mini' })
+  return addModelOptions(new Command('classify').description('print the most probable classes of each image (PNG or JPEG), with their names'), { help: 'told from --weights; the built-in model is mini', classes: 'told from --weights', inChannels: 'told from --weights' })
     .argument('[images...]', 'image files (default: the built-in model\'s sample images)')
     .option('--weights <file>', 'weights (.safetensors, ours or torchvision\'s names) or a `train` run folder (default: the built-in model, mini trained on Fashion-MNIST)')
     .option('--labels <file>', 'class names, one per line (default: the weights\' own, else ImageNet\'s for 1000 classes)')

@@ -29,7 +29,7 @@ interface EvalOptions extends ModelArgs {
 }
 
 export function evalCommand(): Command {
-  return addModelOptions(new Command('eval').description('top-1 / top-5 error of a model, or of several averaged (an ensemble)'), { help: 'told from --weights; the built-in model is mini' })
+  return addModelOptions(new Command('eval').description('top-1 / top-5 error of a model, or of several averaged (an ensemble)'), { help: 'told from --weights; the built-in model is mini', classes: 'told from --weights', inChannels: 'told from --weights' })
     .option('--weights <file>', 'weights (.safetensors) or a `train` run folder; repeat for an ensemble (default: the built-in model)', (v: string, all: string[] = []) => [...all, v])
     .option('--data <d>', 'an image folder, a folder of Fashion-MNIST IDX files, or "fashion-mnist"', 'fashion-mnist')
     .addOption(new Option('--split <split>', 'which split').choices(['train', 'test']).default('test'))

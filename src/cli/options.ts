@@ -41,16 +41,17 @@ export interface ModelOptions {
 
 /**
  * The model options; `arch` says what --arch defaults to for this command, in words (e.g. "paper",
- * or "told from --weights; built-in: mini"), and `fallback` is the preset meant by it, if any.
+ * or "told from --weights; built-in: mini"), and `fallback` is the preset meant by it, if any;
+ * `classes` and `inChannels` say where this command takes those from when they are not given.
  */
-export function addModelOptions(cmd: Command, arch: { readonly help: string; readonly fallback?: Preset }): Command {
+export function addModelOptions(cmd: Command, arch: { readonly help: string; readonly fallback?: Preset; readonly classes?: string; readonly inChannels?: string }): Command {
   const option = arch.fallback ? new Option('--arch <preset>', 'AlexNet preset').choices(PRESETS).default(arch.fallback, arch.help) : new Option('--arch <preset>', `AlexNet preset (default: ${arch.help})`).choices(PRESETS);
   return cmd
     .addOption(option)
     .option('--width <w>', 'scale every conv channel count and the hidden FC sizes by w', positiveNumber)
-    .option('--classes <n>', 'outputs of fc8 (default 1000; mini 10)', positiveInt)
+    .option('--classes <n>', `outputs of fc8 (default: ${arch.classes ?? 'the preset\'s, 1000; mini 10'})`, positiveInt)
     .option('--size <s>', 'side of the square input (default 227; torchvision 224, mini 32)', positiveInt)
-    .option('--in-channels <k>', 'input channels (default 3; mini 1)', positiveInt);
+    .option('--in-channels <k>', `input channels (default: ${arch.inChannels ?? 'the preset\'s, 3; mini 1'})`, positiveInt);
 }
 
 export function modelConfig(o: ModelOptions): AlexNetConfig {

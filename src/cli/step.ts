@@ -39,7 +39,7 @@ interface StepOptions extends ModelArgs {
 }
 
 export function stepCommand(): Command {
-  return addModelOptions(new Command('step').description('step through AlexNet layer by layer on one image: Markdown and PNG pictures in a folder'), { help: 'told from --weights; the built-in model is mini' })
+  return addModelOptions(new Command('step').description('step through AlexNet layer by layer on one image: Markdown and PNG pictures in a folder'), { help: 'told from --weights; the built-in model is mini', classes: 'told from --weights', inChannels: 'told from --weights' })
     .argument('<image>', 'a PNG or JPEG file')
     .option('--weights <file>', 'weights (.safetensors) or a `train` run folder (default: the built-in model, mini trained on Fashion-MNIST)')
     .option('--labels <file>', 'class names, one per line (default: the weights\' own)')

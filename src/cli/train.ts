@@ -61,7 +61,7 @@ const nonNegative = (v: string): number => {
 };
 
 export function trainCommand(): Command {
-  return addModelOptions(new Command('train').description('train with the paper\'s recipe: SGD with momentum and weight decay, dropout, LR ÷10 on plateau'), { help: 'mini for images up to 64 pixels (the built-in model\'s preset), else paper; --classes and --in-channels default to the data\'s' })
+  return addModelOptions(new Command('train').description('train with the paper\'s recipe: SGD with momentum and weight decay, dropout, LR ÷10 on plateau'), { help: 'mini for images up to 64 pixels (the built-in model\'s preset), else paper', classes: 'the dataset\'s', inChannels: '1 for grey images, else 3' })
     .option('--data <d>', 'an image folder (train/ and test/ subfolders), a folder of Fashion-MNIST IDX files, or "fashion-mnist"', 'fashion-mnist')
     .option('--limit <n>', 'train on the first n training images only (a short run)', positiveInt)
     .option('--val-limit <n>', 'validate on the first n test images (default: all, or with --limit the same share of them)', positiveInt)

@@ -124,7 +124,11 @@ const CLASS_BARS = 15;
 /** The classes' values (probabilities, or the scores before the softmax) as labelled horizontal bars, most first. */
 export function classBarsSpec(values: ArrayLike<number>, labels: readonly string[], title: string, probabilities: boolean): ChartSpec {
   const shown = values.length <= CLASS_BARS ? Array.from(values, (v, i) => ({ class: i, value: v })).sort((a, b) => b.value - a.value) : topK(values, CLASS_BARS).map((t) => ({ class: t.class, value: t.prob }));
-  const rows = shown.map((r) => ({ label: `${labels[r.class] ?? `class ${r.class}`} (${r.class})`, value: probabilities ? 100 * r.value : r.value }));
+  const rows = shown.map((r) => {
+    const value = probabilities ? 100 * r.value : r.value;
+    // a negative bar's number sits right of zero, clear of the bar
+    return { label: `${labels[r.class] ?? `class ${r.class}`} (${r.class})`, value, at: Math.max(0, value) };
+  });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, anchor: 'start' },
@@ -136,7 +140,7 @@ export function classBarsSpec(values: ArrayLike<number>, labels: readonly string
     },
     layer: [
       { mark: { type: 'bar', color: '#4c78a8' } },
-      { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { text: { field: 'value', format: probabilities ? '.2f' : '.3~g' } } },
+      { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { x: { field: 'at', type: 'quantitative' }, text: { field: 'value', format: probabilities ? '.2f' : '.3~g' } } },
     ],
   } as ChartSpec;
 }
