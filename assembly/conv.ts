@@ -7,32 +7,50 @@ import { EDGE_BYTES, gemmTile, MR, NR, panelFloats, shareBegin, ZEROS } from './
 /** Pixel panels per im2col tile: 8 x 8 = 64 pixels, K·64 floats (307 KB for conv2's K = 1200). */
 const TILE_PANELS: i32 = 8;
 
-/** Scratch floats one worker needs: a zero-padded copy of one group's maps, then one im2col tile. */
-export function convScratchFloats(cg: i32, h: i32, w: i32, kernel: i32, pad: i32): i32 {
-  return (pad > 0 ? cg * (h + 2 * pad) * (w + 2 * pad) : 0) + cg * kernel * kernel * TILE_PANELS * NR;
+/**
+ * Scratch floats one worker needs: a padded copy of one group's maps ([hp, wp] each, when `padded`),
+ * then one im2col tile of kh x kw windows.
+ */
+export function convScratchFloats(cg: i32, hp: i32, wp: i32, kh: i32, kw: i32, padded: bool): i32 {
+  return (padded ? cg * hp * wp : 0) + cg * kh * kw * TILE_PANELS * NR;
 }
 
 /**
- * Copies cg maps [h, w] at x into dst as [hp, wp] maps with `pad` zeros above and left of the data
- * and zeros to fill the rest, so that im2col and the Winograd tiles never bounds-check.
+ * Copies cg maps [h, w] at x into dst as [hp, wp] maps with `top` rows and `left` columns of `fill`
+ * above and left of the data and `fill` in the rest, so that im2col, the Winograd tiles and the
+ * pools never bounds-check. Returns after one map when `maps` is 1.
  */
-export function padMaps(x: usize, dst: usize, cg: i32, h: i32, w: i32, pad: i32, hp: i32, wp: i32): void {
-  memory.fill(dst, 0, <usize>cg * hp * wp << 2);
-  // input past hp - pad rows or wp - pad columns feeds no output: leave it out
-  const rows = min(h, hp - pad);
-  const cols = min(w, wp - pad);
+export function padMapsWith(x: usize, dst: usize, cg: i32, h: i32, w: i32, top: i32, left: i32, hp: i32, wp: i32, fill: f32): void {
+  const floats = <usize>cg * hp * wp;
+  if (fill == 0) memory.fill(dst, 0, floats << 2);
+  else for (let i: usize = 0; i < floats; i++) store<f32>(dst + (i << 2), fill);
+  // input past hp - top rows or wp - left columns feeds no output: leave it out
+  const rows = min(h, hp - top);
+  const cols = min(w, wp - left);
   for (let m = 0; m < cg; m++) {
     for (let iy = 0; iy < rows; iy++) {
-      memory.copy(dst + ((<usize>(m * hp + iy + pad) * wp + pad) << 2), x + (<usize>(m * h + iy) * w << 2), <usize>cols << 2);
+      memory.copy(dst + ((<usize>(m * hp + iy + top) * wp + left) << 2), x + (<usize>(m * h + iy) * w << 2), <usize>cols << 2);
     }
   }
 }
 
+/** padMapsWith zeros: the padding of a convolution. */
+export function padMaps(x: usize, dst: usize, cg: i32, h: i32, w: i32, top: i32, left: i32, hp: i32, wp: i32): void {
+  padMapsWith(x, dst, cg, h, w, top, left, hp, wp, 0);
+}
+
+/** Every one of `maps` maps padded with `fill` (padMapsWith), the maps split into shares: what a padded pool reads. */
+export function padPlanes(x: usize, dst: usize, maps: i32, h: i32, w: i32, top: i32, left: i32, hp: i32, wp: i32, fill: f32, part: i32, parts: i32): void {
+  const begin = shareBegin(maps, part, parts);
+  const end = shareBegin(maps, part + 1, parts);
+  if (begin < end) padMapsWith(x + (<usize>begin * h * w << 2), dst + (<usize>begin * hp * wp << 2), end - begin, h, w, top, left, hp, wp, fill);
+}
+
 /** Offset in a padded map of the top-left tap of output pixel q's window. */
 @inline
-function windowAt(q: i32, ow: i32, stride: i32, wp: i32): i32 {
+function windowAt(q: i32, ow: i32, sh: i32, sw: i32, wp: i32): i32 {
   const oy = q / ow;
-  return (oy * wp + (q - oy * ow)) * stride;
+  return oy * sh * wp + (q - oy * ow) * sw;
 }
 
 /**
@@ -41,23 +59,23 @@ function windowAt(q: i32, ow: i32, stride: i32, wp: i32): i32 {
  * one output row and the stride is 1, each row of the panel is 8 adjacent input values: two vector
  * copies; otherwise 8 gathered values.
  */
-function im2colPanel(src: usize, dst: usize, cg: i32, hp: i32, wp: i32, kernel: i32, stride: i32, ow: i32, p: i32, q: i32): void {
+function im2colPanel(src: usize, dst: usize, cg: i32, hp: i32, wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, ow: i32, p: i32, q: i32): void {
   const valid = min(NR, p - q);
   const last = q + valid - 1; // lanes past the end repeat the last pixel and are zeroed below
-  const l0 = windowAt(q, ow, stride, wp);
-  const l1 = windowAt(min(q + 1, last), ow, stride, wp);
-  const l2 = windowAt(min(q + 2, last), ow, stride, wp);
-  const l3 = windowAt(min(q + 3, last), ow, stride, wp);
-  const l4 = windowAt(min(q + 4, last), ow, stride, wp);
-  const l5 = windowAt(min(q + 5, last), ow, stride, wp);
-  const l6 = windowAt(min(q + 6, last), ow, stride, wp);
-  const l7 = windowAt(min(q + 7, last), ow, stride, wp);
-  const adjacent = valid == NR && stride == 1 && l7 == l0 + 7;
+  const l0 = windowAt(q, ow, sh, sw, wp);
+  const l1 = windowAt(min(q + 1, last), ow, sh, sw, wp);
+  const l2 = windowAt(min(q + 2, last), ow, sh, sw, wp);
+  const l3 = windowAt(min(q + 3, last), ow, sh, sw, wp);
+  const l4 = windowAt(min(q + 4, last), ow, sh, sw, wp);
+  const l5 = windowAt(min(q + 5, last), ow, sh, sw, wp);
+  const l6 = windowAt(min(q + 6, last), ow, sh, sw, wp);
+  const l7 = windowAt(min(q + 7, last), ow, sh, sw, wp);
+  const adjacent = valid == NR && sw == 1 && l7 == l0 + 7;
   let out = dst;
   for (let ci = 0; ci < cg; ci++) {
-    for (let ky = 0; ky < kernel; ky++) {
+    for (let ky = 0; ky < kh; ky++) {
       let at = src + ((<usize>(ci * hp + ky) * wp) << 2);
-      for (let kx = 0; kx < kernel; kx++) {
+      for (let kx = 0; kx < kw; kx++) {
         if (adjacent) {
           const from = at + (<usize>l0 << 2);
           v128.store(out, v128.load(from));
@@ -78,37 +96,40 @@ function im2colPanel(src: usize, dst: usize, cg: i32, hp: i32, wp: i32, kernel: 
     }
   }
   if (valid < NR) {
-    const k = cg * kernel * kernel;
+    const k = cg * kh * kw;
     for (let i = 0; i < k; i++) for (let lane = valid; lane < NR; lane++) store<f32>(dst + ((<usize>i * NR + lane) << 2), 0);
   }
 }
 
 /**
  * x [n, c, h, w] -> y [n, o, oh, ow] with weights packed per group (groups x ceil((o/groups) /
- * MR) panels at `packed`), ReLU fused when `relu`. The work is the n·groups·ceil(P/8) pixel
- * panels, split into `parts` contiguous shares; this call computes share `part`, using the
+ * MR) panels at `packed`), ReLU fused when `relu`. The window is kh x kw, moved by (sh, sw), over
+ * the input padded by `top` rows and `left` columns (and as much below and right as the windows
+ * reach: `padded` says whether there is any padding at all). The work is the n·groups·ceil(P/8)
+ * pixel panels, split into `parts` contiguous shares; this call computes share `part`, using the
  * part-th convScratchFloats(...) block of scratch and the part-th EDGE_BYTES block of edges.
  */
 export function conv2d(
   x: usize, packed: usize, y: usize, scratch: usize, edges: usize,
-  n: i32, c: i32, h: i32, w: i32, o: i32, kernel: i32, stride: i32, pad: i32, groups: i32, oh: i32, ow: i32,
+  n: i32, c: i32, h: i32, w: i32, o: i32, kh: i32, kw: i32, sh: i32, sw: i32, top: i32, left: i32, padded: bool, groups: i32, oh: i32, ow: i32,
   relu: bool, part: i32, parts: i32,
 ): void {
   const cg = c / groups;
   const og = o / groups;
-  const k = cg * kernel * kernel;
+  const k = cg * kh * kw;
   const p = oh * ow;
-  const hp = h + 2 * pad;
-  const wp = w + 2 * pad;
+  // the padded maps cover exactly the windows' reach
+  const hp = padded ? (oh - 1) * sh + kh : h;
+  const wp = padded ? (ow - 1) * sw + kw : w;
   const panelsP = (p + NR - 1) / NR;
   const panelsO = (og + MR - 1) / MR;
   const groupBytes = <usize>panelsO * panelFloats(MR, k) << 2;
   const units = n * groups * panelsP;
   // this worker's scratch: [padded maps of the current (image, group)][im2col tile]
-  const padded = scratch + (<usize>part * convScratchFloats(cg, h, w, kernel, pad) << 2);
-  const tile = padded + (pad > 0 ? <usize>cg * hp * wp << 2 : 0);
+  const pad = scratch + (<usize>part * convScratchFloats(cg, hp, wp, kh, kw, padded) << 2);
+  const tile = pad + (padded ? <usize>cg * hp * wp << 2 : 0);
   const edge = edges + <usize>part * EDGE_BYTES;
-  let current = -1; // the (image, group) whose maps are in `padded`
+  let current = -1; // the (image, group) whose maps are in `pad`
   let u = shareBegin(units, part, parts);
   const end = shareBegin(units, part + 1, parts);
   while (u < end) {
@@ -118,12 +139,12 @@ export function conv2d(
     const image = ng / groups;
     const g = ng - image * groups;
     let maps = x + (<usize>(image * c + g * cg) * h * w << 2);
-    if (pad > 0) {
-      if (ng != current) padMaps(maps, padded, cg, h, w, pad, hp, wp);
-      maps = padded;
+    if (padded) {
+      if (ng != current) padMaps(maps, pad, cg, h, w, top, left, hp, wp);
+      maps = pad;
     }
     current = ng;
-    for (let j = j0; j < j1; j++) im2colPanel(maps, tile + (<usize>(j - j0) * k * NR << 2), cg, hp, wp, kernel, stride, ow, p, j * NR);
+    for (let j = j0; j < j1; j++) im2colPanel(maps, tile + (<usize>(j - j0) * k * NR << 2), cg, hp, wp, kh, kw, sh, sw, ow, p, j * NR);
     const yGroup = y + (<usize>(image * o + g * og) * p << 2);
     const wGroup = packed + <usize>g * groupBytes;
     for (let j = j0; j < j1; j++) {
@@ -140,11 +161,12 @@ export function conv2d(
 }
 
 /**
- * Space to depth, which turns a strided conv into a stride-1 one: x [n, c, h, w] with `pad` zeros
- * around -> y [n, c·s², hs, ws], y[ci·s² + dy·s + dx][Y][X] = x[ci][Y·s + dy - pad][X·s + dx - pad].
- * The n·c·s² maps of y are split into shares.
+ * Space to depth, which turns a strided conv into a stride-1 one: x [n, c, h, w] with `top` rows
+ * and `left` columns of zeros before it (and zeros past it) -> y [n, c·s², hs, ws],
+ * y[ci·s² + dy·s + dx][Y][X] = x[ci][Y·s + dy - top][X·s + dx - left]. The n·c·s² maps of y are
+ * split into shares.
  */
-export function spaceToDepth(x: usize, y: usize, n: i32, c: i32, h: i32, w: i32, s: i32, pad: i32, hs: i32, ws: i32, part: i32, parts: i32): void {
+export function spaceToDepth(x: usize, y: usize, n: i32, c: i32, h: i32, w: i32, s: i32, top: i32, left: i32, hs: i32, ws: i32, part: i32, parts: i32): void {
   const maps = n * c * s * s;
   const end = shareBegin(maps, part + 1, parts);
   for (let m = shareBegin(maps, part, parts); m < end; m++) {
@@ -154,9 +176,9 @@ export function spaceToDepth(x: usize, y: usize, n: i32, c: i32, h: i32, w: i32,
     const src = x + (<usize>(m / (s * s)) * h * w << 2); // map ci of image n: m / s² = n·c + ci
     let out = y + (<usize>m * hs * ws << 2);
     for (let row = 0; row < hs; row++) {
-      const iy = row * s + dy - pad;
+      const iy = row * s + dy - top;
       for (let col = 0; col < ws; col++) {
-        const ix = col * s + dx - pad;
+        const ix = col * s + dx - left;
         store<f32>(out, <u32>iy < <u32>h && <u32>ix < <u32>w ? load<f32>(src + ((<usize>iy * w + ix) << 2)) : 0);
         out += 4;
       }

@@ -3,7 +3,7 @@
 // Parallel kernels take (part, parts) and compute their share of the work.
 import { EDGE_BYTES, MR } from './gemm';
 
-export { conv2d, convScratchFloats, spaceToDepth } from './conv';
+export { conv2d, convScratchFloats, padPlanes, spaceToDepth } from './conv';
 export { winograd, winogradScratchFloats } from './winograd';
 export { micro4x8, micro6x8 } from './gemm';
 export { linearGemm, linearGemv, packedRowsFloats, packRows } from './linear';
@@ -14,7 +14,7 @@ export { col2imImages, im2colImages, lrnBackward, maxpoolBackward, sgemmPack, sg
 
 /** Bumped when an export's meaning changes; the host refuses a build with another version. */
 export function abiVersion(): i32 {
-  return 6;
+  return 7;
 }
 
 /** Rows per A panel (6 with relaxed SIMD, else 4): the host sizes packed weights with it. */

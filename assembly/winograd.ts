@@ -209,12 +209,13 @@ function outputTransform4x6(m: usize, rowFloats: i32, tmp: usize, bias: v128, re
 }
 
 /**
- * x [n, c, h, w] -> y [n, o, oh, ow] for a stride-1 r x r conv with padding `pad`. `packed` holds,
+ * x [n, c, h, w] -> y [n, o, oh, ow] for a stride-1 r x r conv over the input with `top` rows and
+ * `left` columns of zeros before it (and zeros past it, as far as the tiles reach). `packed` holds,
  * per group, the t² matrices U[ξν] as A panels [cg x MR] (no biases); `bias` the o biases.
  */
 export function winograd(
   x: usize, packed: usize, bias: usize, y: usize, scratch: usize, edges: usize,
-  n: i32, c: i32, h: i32, w: i32, o: i32, r: i32, pad: i32, groups: i32, oh: i32, ow: i32,
+  n: i32, c: i32, h: i32, w: i32, o: i32, r: i32, top: i32, left: i32, groups: i32, oh: i32, ow: i32,
   relu: bool, part: i32, parts: i32,
 ): void {
   const t = r + 1;
@@ -246,7 +247,7 @@ export function winograd(
     const j1 = min(min(j0 + CHUNK_PANELS, panels), j0 + end - u);
     const image = ng / groups;
     const g = ng - image * groups;
-    if (ng != current) padMaps(x + (<usize>(image * c + g * cg) * h * w << 2), padded, cg, h, w, pad, hp, wp);
+    if (ng != current) padMaps(x + (<usize>(image * c + g * cg) * h * w << 2), padded, cg, h, w, top, left, hp, wp);
     current = ng;
     const q0 = j0 * NR;
     const count = (j1 - j0) * NR; // tiles in this chunk, the last panel padded with empty tiles

@@ -13,7 +13,7 @@ import type { TestCrops } from '../src/data/pipeline.js';
 import { testCrops } from '../src/data/pipeline.js';
 import type { Preset } from '../src/models/index.js';
 import type { Model } from '../src/model-file.js';
-import { loadModel, parseLabels } from '../src/model-file.js';
+import { describeNetwork, loadModel, parseLabels } from '../src/model-file.js';
 import type { DeviceLayer, LayerCell, OutputCell, PreprocessCell } from '../src/notebook/walkthrough.js';
 import { deviceLayers, layerCells, mapStats, outputCell, pcaNoiseImage, preprocessCells } from '../src/notebook/walkthrough.js';
 import { domainWarning, predict } from '../src/predict.js';
@@ -122,16 +122,15 @@ async function usePickedModel(preset?: Preset): Promise<void> {
     },
     warn,
   );
-  const { config, graph } = state.model;
-  state.modelName = `${weights.name}: ${config.preset}${config.width !== undefined && config.width !== 1 ? ` at width ${config.width}` : ''}, ${graph.output.shape[0]} classes`;
+  state.modelName = `${weights.name}: ${describeNetwork(state.model)}`;
 }
 
 function showModel(): void {
   const model = state.model!;
   $('model-name').textContent = state.modelName;
   $('lede').textContent = lede(model);
-  $('preset').replaceChildren(...model.presets.map((p) => el('option', { value: p }, p)));
-  $<HTMLSelectElement>('preset').value = model.config.preset;
+  $('preset').replaceChildren(...(model.presets.length ? model.presets : ['its own graph']).map((p) => el('option', { value: p }, p)));
+  $<HTMLSelectElement>('preset').value = model.config?.preset ?? 'its own graph';
 }
 
 const warnings: string[] = [];
@@ -143,7 +142,7 @@ function warn(message: string): void {
 function lede(model: Model): string {
   const start = 'Krizhevsky, Sutskever and Hinton\'s 2012 network, run layer by layer in this page, with the real numbers';
   if (model.domain) return `${start}, here on a small model that knows only ${model.domain.description}, as ${model.domain.width}x${model.domain.height}${model.domain.grey ? ' grey' : ''} images. For photos, load ImageNet AlexNet weights under Model.`;
-  return `${start}, on the weights you loaded (${model.config.preset}, ${model.graph.output.shape[0]} classes).`;
+  return `${start}, on the weights you loaded (${describeNetwork(model)}).`;
 }
 
 /** Decodes `file` (default: the current one, again, for a new model's channels); only an image that decodes replaces the shown one. */
@@ -234,7 +233,7 @@ function cellsOf(r: Run): Cell[] {
       id: 'intro',
       title: 'AlexNet',
       body: () => [
-        el('p', {}, `Model: ${state.modelName}. Preset ${r.model.config.preset}: ${graph.paramCount().toLocaleString('en-US')} parameters, ${graph.macs().toLocaleString('en-US')} multiply-adds per image, input ${graph.input.shape.join('x')}.`),
+        el('p', {}, `Model: ${state.modelName}. ${r.model.config ? `Preset ${r.model.config.preset}` : 'Its own graph'}: ${graph.paramCount().toLocaleString('en-US')} parameters, ${graph.macs().toLocaleString('en-US')} multiply-adds per image, input ${graph.input.shape.join('x')}.`),
         el('p', {}, `Image: ${r.imageName}. Backend: ${r.backend} (${r.details}).`),
         ...warning(),
         el('p', {}, 'The cells follow the image through the paper\'s preprocessing, then through every layer of the network, to the five most probable classes; then every layer is checked against the reference backend, and the network is split over two devices as it was over two GPUs in 2012. Next (→) and Previous (←) step through them; Run all shows them all.'),

@@ -58,3 +58,15 @@ export class DatasetError extends AlexnetError {
 export class CheckpointError extends AlexnetError {
   override readonly name = 'CheckpointError';
 }
+/** A pickle that uses an opcode, global or call a weights file has no business with, or breaks the format. */
+export class PickleError extends AlexnetError {
+  override readonly name = 'PickleError';
+}
+/** A PyTorch .pth/.pt file that is not a readable state dict: its archive, storages or tensors. */
+export class PytorchError extends AlexnetError {
+  override readonly name = 'PytorchError';
+}
+/** An ONNX model that cannot be read, or holds ops or attributes the op set cannot express. */
+export class OnnxError extends AlexnetError {
+  override readonly name = 'OnnxError';
+}

@@ -9,13 +9,18 @@ import type { DataStats, PipelineSpec } from './data/pipeline.js';
 import type { ImageDomain } from './data/domain.js';
 import { EMBEDDED_STATS, readStats, splitEmbeddedStats, statsFromTensors, statsTensors } from './data/stats.js';
 import { UsageError, WeightsError } from './errors.js';
-import type { Graph } from './graph/index.js';
+import { Graph } from './graph/index.js';
+import { readOnnxModel } from './io/onnx-import.js';
+import { readPytorch } from './io/pytorch.js';
 import { readSafetensors } from './io/safetensors.js';
 import { checkWeights, fromTorchvisionNames } from './io/weights.js';
-import { alexnet, IMAGENET_RGB_MEAN_255, PREPROCESSING, PRESETS } from './models/index.js';
+import { alexnet, CAFFE_PREPROCESSING, IMAGENET_RGB_MEAN_255, matchPreset, PREPROCESSING, PRESETS } from './models/index.js';
 import type { AlexNetConfig, Preprocessing, Preset } from './models/index.js';
 import type { Weights } from './runtime/index.js';
 import type { Tensor } from './tensor.js';
+import { shapeToString } from './tensor.js';
+
+export type WeightsFormat = 'safetensors' | 'pytorch' | 'onnx';
 
 export interface ModelFile {
   readonly name: string;
@@ -29,15 +34,22 @@ export interface TextFile {
 
 /** A network and its weights, with class names: enough for tensors in, tensors out. */
 export interface Network {
-  readonly config: AlexNetConfig;
-  /** the presets these weights fit; `config` is one of them (paper and bvlc weights fit both) */
+  /** the preset and options, when the network is a preset's (an ONNX graph may be its own) */
+  readonly config?: AlexNetConfig;
+  /** the presets these weights fit; `config`'s is one of them (paper and bvlc weights fit both) */
   readonly presets: readonly Preset[];
+  /** what the file was: our safetensors, a PyTorch state dict, an ONNX model */
+  readonly format: WeightsFormat;
   readonly graph: Graph;
   readonly weights: Weights;
   /** a name per class: the given ones, else "class N" */
   readonly labels: readonly string[];
   /** whether the names came from somewhere (the weights, a labels file, ImageNet's list), not "class N" */
   readonly named: boolean;
+  /** the training set's statistics: a statistics file's, else the weights' own */
+  readonly stats?: DataStats;
+  /** the preprocessing the file's origin implies (Caffe's for Caffe's weights in ONNX), when it does */
+  readonly implied?: Preprocessing;
 }
 
 /** A network with how images are prepared for it: enough for images in, classes out. */
@@ -90,14 +102,15 @@ export function describedWeights(weights: Weights, d: ModelDescription, extra: R
  * load (a stand-in mean, metadata that did not fit).
  */
 export function loadModel(sources: ModelSources, warn: (message: string) => void): Model {
-  const { network, embeddedStats, meta } = read(sources, warn);
-  const { config, graph } = network;
+  const { network, meta } = read(sources, warn);
+  const { config, graph, stats, implied: given } = network;
   const source = sources.weights.name;
-  const stats = sources.stats ? readStats(sources.stats.bytes, sources.stats.name) : embeddedStats.size ? statsFromTensors(embeddedStats, Number(meta.raw.stats_images ?? 0), `${source} (its stats.* tensors)`) : undefined;
   const described = sources.config ? undefined : meta.preprocessing(graph);
-  const preprocessing = described ?? preprocessingFor(config.preset, graph, stats, sources.stats?.name ?? source, warn);
+  const preprocessing = described ?? given ?? preprocessingFor(config!.preset, graph, stats, sources.stats?.name ?? source, warn);
   const [channels] = graph.input.shape;
+  if (graph.input.shape.length !== 3 || graph.output.shape.length !== 1) throw new UsageError('NOT_CLASSIFIER', `${source} maps ${shapeToString(graph.input.shape)} to ${shapeToString(graph.output.shape)} per sample: not images to class scores`);
   if (channels !== 1 && channels !== 3) throw new UsageError('CHANNELS', `images have 1 or 3 channels; this model takes ${channels}`);
+  if (stats && stats.meanImage.channels !== channels) throw new UsageError('STATS', `${sources.stats?.name ?? source}: statistics of ${stats.meanImage.channels}-channel images, for a model of ${channels}-channel ones`);
   return { ...network, spec: { preprocessing, channels, train: false, pcaStd: 0, stats }, ...(meta.raw.domain !== undefined && { domain: meta.domain() }) };
 }
 
@@ -106,9 +119,29 @@ export function loadNetwork(sources: ModelSources, warn: (message: string) => vo
   return read(sources, warn).network;
 }
 
-function read(sources: ModelSources, warn: (message: string) => void): { network: Network; embeddedStats: Map<string, Tensor>; meta: Metadata } {
+/**
+ * The file's format, from its first bytes: a safetensors header, a zip or pickle (torch.save);
+ * else its name's extension says which reader names its faults; else ONNX's protobuf, which has no
+ * signature of its own.
+ */
+export function formatOf(bytes: Uint8Array, name: string): WeightsFormat {
+  if (bytes.length >= 9 && bytes[8] === 0x7b && bytes[6] === 0 && bytes[7] === 0) return 'safetensors';
+  if ((bytes[0] === 0x50 && bytes[1] === 0x4b) || bytes[0] === 0x80) return 'pytorch';
+  if (/\.safetensors$/i.test(name)) return 'safetensors';
+  if (/\.(pth|pt|bin|ckpt)$/i.test(name)) return 'pytorch';
+  return 'onnx';
+}
+
+interface Read {
+  readonly network: Network;
+  readonly meta: Metadata;
+}
+
+function read(sources: ModelSources, warn: (message: string) => void): Read {
   const source = sources.weights.name;
-  const { tensors, metadata } = readSafetensors(sources.weights.bytes, source);
+  const format = formatOf(sources.weights.bytes, source);
+  if (format === 'onnx') return readOnnx(sources, warn);
+  const { tensors, metadata } = format === 'safetensors' ? readSafetensors(sources.weights.bytes, source) : { tensors: readPytorch(sources.weights.bytes, source, (m) => warn(`${source}: ${m}`)), metadata: {} };
   const { params, stats: embeddedStats } = splitEmbeddedStats(tensors);
   const renamed = fromTorchvisionNames(params);
   const weights = renamed ?? params;
@@ -119,7 +152,7 @@ function read(sources: ModelSources, warn: (message: string) => void): { network
   if (sources.config) {
     config = sources.config;
     if (renamed && config.preset !== 'torchvision') throw new UsageError('ARCH', `${source} holds torchvision's AlexNet (features.N / classifier.N names), not ${config.preset}: its preset is torchvision (or let the weights tell it)`);
-    checkWeights(alexnet(config).params(), weights, source);
+    checkWeights(alexnet(config).params(), weights, source, false);
     presets = [config.preset];
   } else {
     const described = meta.config();
@@ -131,10 +164,55 @@ function read(sources: ModelSources, warn: (message: string) => void): { network
     presets = [...new Set([config.preset, ...fits.map((c) => c.preset)])];
   }
   const graph = alexnet(config);
+  // the shapes decided the preset; the values are checked once, here
+  checkWeights(graph.params(), weights, source);
+  const { labels, named } = namesFor(graph, sources, meta.labels(graph.output.shape[0]));
+  const stats = sources.stats ? readStats(sources.stats.bytes, sources.stats.name) : embeddedStats.size ? statsFromTensors(embeddedStats, Number(metadata.stats_images ?? 0), `${source} (its stats.* tensors)`) : undefined;
+  return { network: { config, presets, format, graph, weights, labels, named, ...(stats && { stats }) }, meta };
+}
+
+/**
+ * An ONNX model: as the preset its graph is (recognize.ts), with its weights under the preset's
+ * names; else as its own graph, a softmax added when it ends in class scores. Caffe's weights
+ * (the zoo's conversions) get Caffe's preprocessing, others torchvision's.
+ */
+function readOnnx(sources: ModelSources, warn: (message: string) => void): Read {
+  const source = sources.weights.name;
+  if (sources.config) throw new UsageError('ARCH', `${source} is an ONNX model, which carries its own graph: leave out --arch and the model options`);
+  const model = readOnnxModel(sources.weights.bytes, source);
+  const match = matchPreset(model.graph);
+  let graph: Graph;
+  let weights: Map<string, Tensor>;
+  if (match) {
+    graph = alexnet(match.config);
+    weights = new Map([...model.weights].map(([name, t]) => [name.replace(/^(.*)\.(weight|bias)$/, (_, layer: string, kind: string) => `${match.layers.get(layer)}.${kind}`), t]));
+  } else {
+    warn(`${source}: the ONNX graph is none of the presets; it runs as its own graph${model.logits ? ', with a softmax added after its class scores' : ''}`);
+    graph = model.logits ? new Graph([...model.graph.nodes.map(({ name, op, inputs }) => ({ name, op, inputs })), { name: 'prob', op: { type: 'softmax' }, inputs: [model.graph.output.name] }]) : model.graph;
+    weights = model.weights;
+  }
+  const [, crop = 1] = graph.input.shape;
+  const resize = crop >= 224 && crop <= 256 ? 256 : Math.round((crop * 256) / 224);
+  const preprocessing: Preprocessing | undefined = model.caffe ? { ...CAFFE_PREPROCESSING, crop, resize } : match ? undefined : { ...PREPROCESSING.torchvision, crop, resize };
+  const { labels, named } = namesFor(graph, sources, undefined);
+  const stats = sources.stats && readStats(sources.stats.bytes, sources.stats.name);
+  const network: Network = { ...(match && { config: match.config }), presets: match ? [match.config.preset] : [], format: 'onnx', graph, weights, labels, named, ...(stats && { stats }), ...(preprocessing && { implied: preprocessing }) };
+  return { network, meta: new Metadata({}, source) };
+}
+
+/** The network in a few words: its preset and options, or what its own graph is. */
+export function describeNetwork(n: Network): string {
+  const classes = n.graph.output.shape[0];
+  if (!n.config) return `its own graph (${n.graph.nodes.filter((x) => x.params.length).length} layers with weights, input ${n.graph.input.shape.join('x')}), ${classes} classes`;
+  const { preset, width, inputSize } = n.config;
+  return `${preset}${width !== undefined && width !== 1 ? ` at width ${Number(width.toPrecision(4))}` : ''}${inputSize !== undefined && inputSize !== alexnet({ preset }).input.shape[1] ? `, input ${inputSize}` : ''}, ${classes} classes`;
+}
+
+/** Class names: the labels file's, else the weights' own, else the caller's default for the class count. */
+function namesFor(graph: Graph, sources: ModelSources, own: string[] | undefined): { labels: string[]; named: boolean } {
   const classes = graph.output.shape[0];
-  const named = sources.labels ? parseLabels(sources.labels.text, classes, sources.labels.name) : (meta.labels(classes) ?? sources.defaultLabels?.(classes));
-  const labels = named ?? Array.from({ length: classes }, (_, c) => `class ${c}`);
-  return { network: { config, presets, graph, weights, labels, named: named !== undefined }, embeddedStats, meta };
+  const named = sources.labels ? parseLabels(sources.labels.text, classes, sources.labels.name) : (own ?? sources.defaultLabels?.(classes)?.slice());
+  return { labels: named ?? Array.from({ length: classes }, (_, c) => `class ${c}`), named: named !== undefined };
 }
 
 function tryFitting(weights: Weights, source: string, metadata: Readonly<Record<string, string>>): AlexNetConfig[] {
@@ -147,7 +225,7 @@ function tryFitting(weights: Weights, source: string, metadata: Readonly<Record<
 
 function fitsWeights(config: AlexNetConfig, weights: Weights): boolean {
   try {
-    checkWeights(alexnet(config).params(), weights);
+    checkWeights(alexnet(config).params(), weights, 'weights', false);
     return true;
   } catch {
     return false;
@@ -277,7 +355,7 @@ export function fittingConfigs(tensors: Weights, source: string, metadata: Reado
     for (const width of widths) {
       const config: AlexNetConfig = { preset, width, classes: fc8.shape[0], inChannels: conv1.shape[1], ...(inputSize && { inputSize }) };
       try {
-        checkWeights(alexnet(config).params(), tensors, source);
+        checkWeights(alexnet(config).params(), tensors, source, false);
         fits.push(config);
         why = '';
         break;

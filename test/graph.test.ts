@@ -50,8 +50,9 @@ describe('AlexNet presets', () => {
   });
 
   it('count parameters by the closed form for any width, classes, input size and channels', () => {
-    // spatial size after conv1 (11/4; mini 5/1 pad 2), pool, conv2 (same size), pool, conv3-5 (same), pool
-    const pooled = (s: number): number => Math.floor((s - 3) / 2) + 1;
+    // spatial size after conv1 (11/4; mini 5/1 pad 2), pool, conv2 (same size), pool, conv3-5 (same),
+    // pool; a 3x3/2 pool rounds down (PyTorch) or, in bvlc, up (Caffe's pooling)
+    const pooling = (preset: string) => (s: number): number => (preset === 'bvlc' ? Math.ceil((s - 3) / 2) : Math.floor((s - 3) / 2)) + 1;
     fc.assert(
       fc.property(
         fc.constantFrom(...PRESETS),
@@ -65,6 +66,7 @@ describe('AlexNet presets', () => {
           const [c1, c2, c3, c4, c5] = (tv ? [64, 192, 384, 256, 256] : mini ? [24, 48, 64, 64, 48] : [96, 256, 384, 384, 256]).map((c) => Math.max(2, 2 * Math.round((c * width) / 2)));
           const h = Math.max(2, 2 * Math.round(((mini ? 512 : 4096) * width) / 2));
           const g = tv ? 1 : 2;
+          const pooled = pooling(preset);
           const s5 = tv ? 6 : pooled(pooled(pooled(mini ? size : Math.floor((size - 11) / 4) + 1)));
           const expected =
             c1 * inChannels * (mini ? 25 : 121) + c1 + c2 * (c1 / g) * 25 + c2 + c3 * c2 * 9 + c3 + c4 * (c3 / g) * 9 + c4 + c5 * (c4 / g) * 9 + c5 +

@@ -195,6 +195,16 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
     await page.waitForSelector('#status[data-state="ready"]');
     const expected = classify(path.join(SAMPLES, 'bag.png'));
     expect((await pageTop5(page)).map((t) => t.class)).toEqual(expected.map((t) => t.class));
+    // a PyTorch state dict and an ONNX model, as the CLI reads them (the mini model's statistics
+    // and names taken off first: they are for another model)
+    await page.setInputFiles('#stats-file', []);
+    await page.setInputFiles('#labels-file', []);
+    await page.setInputFiles('#weights-file', path.join(ROOT, 'test/fixtures/pytorch/tv16.pth'));
+    await page.waitForFunction(() => document.querySelector('#model-name')?.textContent === 'tv16.pth: torchvision at width 0.0625, 10 classes');
+    await page.waitForSelector('#status[data-state="ready"]');
+    await page.setInputFiles('#weights-file', path.join(ROOT, 'test/fixtures/pytorch/bvlc16.onnx'));
+    await page.waitForFunction(() => document.querySelector('#model-name')?.textContent === 'bvlc16.onnx: bvlc at width 0.0625, input 224, 10 classes');
+    await page.waitForSelector('#status[data-state="ready"]');
     // a file that is not a weights file: a named error, and the page keeps working
     await page.setInputFiles('#weights-file', { name: 'broken.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from('not weights') });
     await page.waitForSelector('#status[data-state="error"]');

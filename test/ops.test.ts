@@ -17,20 +17,25 @@ const randomTensor = (shape: number[], seed: number, lo = -1, hi = 1): Tensor =>
   tensor(shape, randomData(shape.reduce((a, b) => a * b, 1), seed, lo, hi));
 const f64 = (t: Tensor): oracle.Arr => oracle.fromF32(t.shape, t.data);
 
+/** A size per axis: as often square as not (square 3x3 and 5x5 stride-1 convs take the Winograd path). */
+const perAxis = (max: number) => fc.oneof(fc.integer({ min: 1, max }).map((k): [number, number] => [k, k]), fc.tuple(fc.integer({ min: 1, max }), fc.integer({ min: 1, max })));
+/** Padding per side, [top, left, bottom, right]: as often the same on every side as not. */
+const sides = (max: number) => fc.oneof(fc.integer({ min: 0, max }).map((p): [number, number, number, number] => [p, p, p, p]), fc.tuple(fc.integer({ min: 0, max }), fc.integer({ min: 0, max }), fc.integer({ min: 0, max }), fc.integer({ min: 0, max })));
+
 const convCase = fc
   .record({
     n: fc.integer({ min: 1, max: 3 }),
     groups: fc.integer({ min: 1, max: 4 }),
     inPerGroup: fc.integer({ min: 1, max: 3 }),
     outPerGroup: fc.integer({ min: 1, max: 3 }),
-    kernel: fc.integer({ min: 1, max: 5 }),
-    stride: fc.integer({ min: 1, max: 4 }),
-    pad: fc.integer({ min: 0, max: 3 }),
+    kernel: perAxis(5),
+    stride: perAxis(4),
+    pad: sides(3),
     h: fc.integer({ min: 1, max: 13 }),
     w: fc.integer({ min: 1, max: 13 }),
     seed: fc.integer(),
   })
-  .filter((c) => c.h + 2 * c.pad >= c.kernel && c.w + 2 * c.pad >= c.kernel);
+  .filter((c) => c.h + c.pad[0] + c.pad[2] >= c.kernel[0] && c.w + c.pad[1] + c.pad[3] >= c.kernel[1]);
 
 const mapsCase = fc.record({
   n: fc.integer({ min: 1, max: 3 }),
@@ -42,13 +47,13 @@ const mapsCase = fc.record({
 
 describe.each(backends)('ops on the $name backend', ({ backend, opTolerance, runsScale }) => {
   const runs = (n: number) => ({ numRuns: Math.max(3, Math.round(n * runsScale)) });
-  it('conv2d equals a direct summation over a padded input (random groups, stride, padding, batch)', async () => {
+  it('conv2d equals a direct summation over a padded input (random groups, kernels, strides and padding per axis and side, batch)', async () => {
     await fc.assert(
       fc.asyncProperty(convCase, async (c) => {
         const cin = c.groups * c.inPerGroup;
         const out = c.groups * c.outPerGroup;
         const x = randomTensor([c.n, cin, c.h, c.w], c.seed);
-        const weight = randomTensor([out, c.inPerGroup, c.kernel, c.kernel], c.seed + 1);
+        const weight = randomTensor([out, c.inPerGroup, ...c.kernel], c.seed + 1);
         const bias = randomTensor([out], c.seed + 2);
         const op: Op = { type: 'conv2d', out, kernel: c.kernel, stride: c.stride, pad: c.pad, groups: c.groups };
         const y = await runOp(backend, op, x, { weight, bias });
@@ -65,18 +70,19 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance, run
       fc.asyncProperty(
         convCase.filter((c) => c.groups > 1),
         async (c) => {
-          const { n, groups, inPerGroup: cg, outPerGroup: og, kernel: k } = c;
+          const { n, groups, inPerGroup: cg, outPerGroup: og } = c;
+          const [kh, kw] = c.kernel;
           const x = randomTensor([n, groups * cg, c.h, c.w], c.seed);
-          const weight = randomTensor([groups * og, cg, k, k], c.seed + 1);
+          const weight = randomTensor([groups * og, cg, kh, kw], c.seed + 1);
           const bias = randomTensor([groups * og], c.seed + 2);
-          const conv = (out: number, groupCount: number): Op => ({ type: 'conv2d', out, kernel: k, stride: c.stride, pad: c.pad, groups: groupCount });
+          const conv = (out: number, groupCount: number): Op => ({ type: 'conv2d', out, kernel: c.kernel, stride: c.stride, pad: c.pad, groups: groupCount });
           const grouped = await runOp(backend, conv(groups * og, groups), x, { weight, bias });
           const [, , oh, ow] = grouped.shape;
           for (let g = 0; g < groups; g++) {
             // this group's input maps, weights and biases, run as an ordinary (groups = 1) conv
             const xg = tensor([n, cg, c.h, c.w]);
             for (let s = 0; s < n; s++) xg.data.set(x.data.subarray((s * groups + g) * cg * c.h * c.w, (s * groups + g + 1) * cg * c.h * c.w), s * cg * c.h * c.w);
-            const wg = tensor([og, cg, k, k], weight.data.slice(g * og * cg * k * k, (g + 1) * og * cg * k * k));
+            const wg = tensor([og, cg, kh, kw], weight.data.slice(g * og * cg * kh * kw, (g + 1) * og * cg * kh * kw));
             const bg = tensor([og], bias.data.slice(g * og, (g + 1) * og));
             const yg = await runOp(backend, conv(og, 1), xg, { weight: wg, bias: bg });
             for (let s = 0; s < n; s++) {
@@ -90,22 +96,31 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance, run
     );
   });
 
-  it('conv2d and pools give one output per window position that fits: floor((H + 2p - k) / s) + 1', async () => {
+  it('conv2d and pools give one output per window position that fits, and in ceil mode one per window that starts inside', async () => {
     await fc.assert(
-      fc.asyncProperty(convCase, async (c) => {
-        // count by enumeration: window starts -p, -p + s, ... whose end stays within H + p
-        const fits = (size: number, pad: number): number => {
+      fc.asyncProperty(convCase, fc.boolean(), async (c, ceil) => {
+        // count by enumeration: window starts -before, -before + s, ... whose end stays within the
+        // padded map; in ceil mode also the next, if the floor left input uncovered (it starts less
+        // than a stride past the last full window) and it starts inside the map or its leading padding
+        const fits = (size: number, k: number, s: number, before: number, after: number, ceilMode: boolean): number => {
           let count = 0;
-          for (let start = -pad; start + c.kernel <= size + pad; start += c.stride) count++;
+          let start = -before;
+          for (; start + k <= size + after; start += s) count++;
+          if (ceilMode && start < size + after - k + s && start < size) count++;
           return count;
         };
+        const [kh, kw] = c.kernel;
+        const [sh, sw] = c.stride;
+        const [t, l, b, r] = c.pad;
         const x = randomTensor([c.n, c.groups, c.h, c.w], c.seed);
         const conv: Op = { type: 'conv2d', out: c.groups, kernel: c.kernel, stride: c.stride, pad: c.pad, groups: c.groups };
-        const y = await runOp(backend, conv, x, { weight: randomTensor([c.groups, 1, c.kernel, c.kernel], 1), bias: randomTensor([c.groups], 2) });
-        expect(y.shape).toEqual([c.n, c.groups, fits(c.h, c.pad), fits(c.w, c.pad)]);
-        if (c.h >= c.kernel && c.w >= c.kernel) {
-          const pooled = await runOp(backend, { type: 'maxpool2d', kernel: c.kernel, stride: c.stride }, x);
-          expect(pooled.shape).toEqual([c.n, c.groups, fits(c.h, 0), fits(c.w, 0)]);
+        const y = await runOp(backend, conv, x, { weight: randomTensor([c.groups, 1, kh, kw], 1), bias: randomTensor([c.groups], 2) });
+        expect(y.shape).toEqual([c.n, c.groups, fits(c.h, kh, sh, t, b, false), fits(c.w, kw, sw, l, r, false)]);
+        // a pool's padding is narrower than its window
+        const pad: [number, number, number, number] = [Math.min(t, kh - 1), Math.min(l, kw - 1), Math.min(b, kh - 1), Math.min(r, kw - 1)];
+        if (c.h + pad[0] + pad[2] >= kh && c.w + pad[1] + pad[3] >= kw) {
+          const pooled = await runOp(backend, { type: 'maxpool2d', kernel: c.kernel, stride: c.stride, pad, ceil }, x);
+          expect(pooled.shape).toEqual([c.n, c.groups, fits(c.h, kh, sh, pad[0], pad[2], ceil), fits(c.w, kw, sw, pad[1], pad[3], ceil)]);
         }
       }),
       runs(60),
@@ -151,13 +166,18 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance, run
     }
   });
 
-  it('maxpool2d takes the largest value of each (overlapping) window, exactly', async () => {
-    const poolCase = fc.record({ maps: mapsCase, kernel: fc.integer({ min: 1, max: 4 }), stride: fc.integer({ min: 1, max: 3 }) }).filter((c) => c.maps.h >= c.kernel && c.maps.w >= c.kernel);
+  /** A pool's window, stride, padding narrower than the window, ceil or floor mode, over maps it fits. */
+  const poolCase = fc
+    .record({ maps: mapsCase, kernel: perAxis(4), stride: perAxis(3), pad: sides(3), ceil: fc.boolean(), countIncludePad: fc.boolean(), out: fc.integer({ min: 1, max: 7 }) })
+    .map((c) => ({ ...c, pad: [Math.min(c.pad[0], c.kernel[0] - 1), Math.min(c.pad[1], c.kernel[1] - 1), Math.min(c.pad[2], c.kernel[0] - 1), Math.min(c.pad[3], c.kernel[1] - 1)] as [number, number, number, number] }))
+    .filter((c) => c.maps.h + c.pad[0] + c.pad[2] >= c.kernel[0] && c.maps.w + c.pad[1] + c.pad[3] >= c.kernel[1]);
+
+  it('maxpool2d takes the largest value of each (overlapping, padded, ceil-mode) window, exactly', async () => {
     await fc.assert(
-      fc.asyncProperty(poolCase, async ({ maps: m, kernel, stride }) => {
+      fc.asyncProperty(poolCase, async ({ maps: m, kernel, stride, pad, ceil }) => {
         const x = randomTensor([m.n, m.c, m.h, m.w], m.seed, -10, 10);
-        const y = await runOp(backend, { type: 'maxpool2d', kernel, stride }, x);
-        const expected = oracle.maxpool2d(f64(x), kernel, stride);
+        const y = await runOp(backend, { type: 'maxpool2d', kernel, stride, pad, ceil }, x);
+        const expected = oracle.maxpool2d(f64(x), kernel, stride, pad, ceil);
         expect(y.shape).toEqual(expected.shape);
         expect(Array.from(y.data)).toEqual(Array.from(expected.data));
       }),
@@ -165,17 +185,14 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance, run
     );
   });
 
-  it('avgpool2d averages each window; adaptive pooling uses PyTorch bins', async () => {
+  it('avgpool2d averages each window, padding counted or not; adaptive pooling uses PyTorch bins', async () => {
     const bins = (inSize: number, outSize: number): [number, number][] =>
       Array.from({ length: outSize }, (_, o) => [Math.floor((o * inSize) / outSize), Math.ceil(((o + 1) * inSize) / outSize)]);
-    const windows = (inSize: number, k: number, s: number): [number, number][] =>
-      Array.from({ length: Math.floor((inSize - k) / s) + 1 }, (_, o) => [o * s, o * s + k]);
-    const poolCase = fc.record({ maps: mapsCase, kernel: fc.integer({ min: 1, max: 4 }), stride: fc.integer({ min: 1, max: 3 }), out: fc.integer({ min: 1, max: 7 }) }).filter((c) => c.maps.h >= c.kernel && c.maps.w >= c.kernel);
     await fc.assert(
-      fc.asyncProperty(poolCase, async ({ maps: m, kernel, stride, out }) => {
+      fc.asyncProperty(poolCase, async ({ maps: m, kernel, stride, pad, ceil, countIncludePad, out }) => {
         const x = randomTensor([m.n, m.c, m.h, m.w], m.seed);
-        const fixed = await runOp(backend, { type: 'avgpool2d', kernel, stride }, x);
-        const fixedExpected = oracle.avgpoolBins(f64(x), windows(m.h, kernel, stride), windows(m.w, kernel, stride));
+        const fixed = await runOp(backend, { type: 'avgpool2d', kernel, stride, pad, ceil, countIncludePad }, x);
+        const fixedExpected = oracle.avgpool2d(f64(x), kernel, stride, pad, ceil, countIncludePad);
         expect(fixed.shape).toEqual(fixedExpected.shape);
         expect(oracle.relErr(fixed.data, fixedExpected.data)).toBeLessThanOrEqual(opTolerance);
         const adaptive = await runOp(backend, { type: 'adaptiveavgpool2d', out }, x);

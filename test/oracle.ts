@@ -15,17 +15,40 @@ export function fromF32(shape: readonly number[], data: Float32Array): Arr {
   return { shape: [...shape], data: Float64Array.from(data) };
 }
 
-export function conv2d(x: Arr, w: Arr, b: Arr, stride: number, pad: number, groups: number): Arr {
-  const [n, c, h, wd] = x.shape;
-  const [o, cg, k] = w.shape;
-  const hp = h + 2 * pad;
-  const wp = wd + 2 * pad;
-  // padded copy of the input
-  const xp = new Float64Array(n * c * hp * wp);
-  for (let i = 0; i < n * c; i++)
-    for (let r = 0; r < h; r++) for (let q = 0; q < wd; q++) xp[(i * hp + r + pad) * wp + q + pad] = x.data[(i * h + r) * wd + q];
-  const oh = Math.floor((hp - k) / stride) + 1;
-  const ow = Math.floor((wp - k) / stride) + 1;
+/** A size per axis, [height, width], or one for both; padding [top, left, bottom, right], or one for all. */
+export type Pair = number | readonly [number, number];
+export type Pads = number | readonly [number, number, number, number];
+const pair = (v: Pair): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]);
+const pads = (v: Pads): [number, number, number, number] => (typeof v === 'number' ? [v, v, v, v] : [v[0], v[1], v[2], v[3]]);
+
+/** A copy of every map with `fill` around it: `t` rows above, `b` below, `l` columns left, `r` right. */
+function padded(x: Arr, [t, l, b, r]: [number, number, number, number], fill: number): { data: Float64Array; hp: number; wp: number } {
+  const [n, c, h, w] = x.shape;
+  const hp = h + t + b;
+  const wp = w + l + r;
+  const data = new Float64Array(n * c * hp * wp).fill(fill);
+  for (let i = 0; i < n * c; i++) for (let row = 0; row < h; row++) for (let q = 0; q < w; q++) data[(i * hp + row + t) * wp + q + l] = x.data[(i * h + row) * w + q];
+  return { data, hp, wp };
+}
+
+/**
+ * Window start positions along an axis of `size` padded to `total`: in floor mode every window fits
+ * in the padded axis; in ceil mode one more may hang over its end, if it starts inside the input or
+ * its leading padding (`inputEnd`).
+ */
+function starts(total: number, inputEnd: number, kernel: number, stride: number, ceil: boolean): number[] {
+  const out: number[] = [];
+  for (let s = 0; ceil ? s < total - kernel + stride && s < inputEnd : s + kernel <= total; s += stride) out.push(s);
+  return out;
+}
+
+export function conv2d(x: Arr, w: Arr, b: Arr, stride: Pair, pad: Pads, groups: number): Arr {
+  const [n, c] = x.shape;
+  const [o, cg, kh, kw] = w.shape;
+  const [sh, sw] = pair(stride);
+  const { data: xp, hp, wp } = padded(x, pads(pad), 0);
+  const oh = starts(hp, hp, kh, sh, false).length;
+  const ow = starts(wp, wp, kw, sw, false).length;
   const y = arr([n, o, oh, ow]);
   const og = o / groups;
   for (let s = 0; s < n; s++) {
@@ -35,11 +58,11 @@ export function conv2d(x: Arr, w: Arr, b: Arr, stride: number, pad: number, grou
       // scatter: every weight tap adds a shifted, strided view of its input map to the output map
       for (let ci = 0; ci < cg; ci++) {
         const inMap = s * c + g * cg + ci;
-        for (let ky = 0; ky < k; ky++)
-          for (let kx = 0; kx < k; kx++) {
-            const wt = w.data[((f * cg + ci) * k + ky) * k + kx];
+        for (let ky = 0; ky < kh; ky++)
+          for (let kx = 0; kx < kw; kx++) {
+            const wt = w.data[((f * cg + ci) * kh + ky) * kw + kx];
             for (let r = 0; r < oh; r++)
-              for (let q = 0; q < ow; q++) y.data[((s * o + f) * oh + r) * ow + q] += wt * xp[(inMap * hp + r * stride + ky) * wp + q * stride + kx];
+              for (let q = 0; q < ow; q++) y.data[((s * o + f) * oh + r) * ow + q] += wt * xp[(inMap * hp + r * sh + ky) * wp + q * sw + kx];
           }
       }
     }
@@ -70,28 +93,69 @@ export function lrn(x: Arr, size: number, alpha: number, beta: number, k: number
   return y;
 }
 
-/** Separable: max over each window's columns in every row, then over the rows of those maxima. */
-export function maxpool2d(x: Arr, kernel: number, stride: number): Arr {
+/**
+ * Separable, over a copy padded with -∞ (and, in ceil mode, -∞ past the padding as far as the last
+ * window reaches): max over each window's columns in every row, then over the rows of those maxima.
+ */
+export function maxpool2d(x: Arr, kernel: Pair, stride: Pair, pad: Pads = 0, ceil = false): Arr {
   const [n, c, h, w] = x.shape;
-  const oh = Math.floor((h - kernel) / stride) + 1;
-  const ow = Math.floor((w - kernel) / stride) + 1;
+  const [kh, kw] = pair(kernel);
+  const [sh, sw] = pair(stride);
+  const [t, l, b, r] = pads(pad);
+  const ys = starts(h + t + b, h + t, kh, sh, ceil);
+  const xs = starts(w + l + r, w + l, kw, sw, ceil);
+  const { data, hp, wp } = padded(x, [t, l, b + kh, r + kw], -Infinity);
+  const [oh, ow] = [ys.length, xs.length];
   const y = arr([n, c, oh, ow]);
   for (let m = 0; m < n * c; m++) {
-    const rows = new Float64Array(h * ow).fill(-Infinity);
-    for (let r = 0; r < h; r++)
-      for (let q = 0; q < ow; q++)
-        for (let t = 0; t < kernel; t++) rows[r * ow + q] = Math.max(rows[r * ow + q], x.data[(m * h + r) * w + q * stride + t]);
-    for (let r = 0; r < oh; r++)
+    const rows = new Float64Array(hp * ow).fill(-Infinity);
+    for (let row = 0; row < hp; row++)
+      for (const [q, x0] of xs.entries()) for (let k = 0; k < kw; k++) rows[row * ow + q] = Math.max(rows[row * ow + q], data[(m * hp + row) * wp + x0 + k]);
+    for (const [row, y0] of ys.entries())
       for (let q = 0; q < ow; q++) {
         let best = -Infinity;
-        for (let t = 0; t < kernel; t++) best = Math.max(best, rows[(r * stride + t) * ow + q]);
-        y.data[(m * oh + r) * ow + q] = best;
+        for (let k = 0; k < kh; k++) best = Math.max(best, rows[(y0 + k) * ow + q]);
+        y.data[(m * oh + row) * ow + q] = best;
       }
   }
   return y;
 }
 
-/** Average over [start, end) bins per axis; a fixed pool is bins [o·s, o·s + k). */
+/**
+ * Windows over a zero-padded copy, with two masks marking the input and the padded map: the sum of
+ * the values over the count of input positions, or with countIncludePad over the count of padded-map
+ * positions (ceil mode's overhang past the padding counts in neither).
+ */
+export function avgpool2d(x: Arr, kernel: Pair, stride: Pair, pad: Pads = 0, ceil = false, countIncludePad = false): Arr {
+  const [n, c, h, w] = x.shape;
+  const [kh, kw] = pair(kernel);
+  const [sh, sw] = pair(stride);
+  const [t, l, b, r] = pads(pad);
+  const ys = starts(h + t + b, h + t, kh, sh, ceil);
+  const xs = starts(w + l + r, w + l, kw, sw, ceil);
+  const grow: [number, number, number, number] = [t, l, b + kh, r + kw];
+  const { data, hp, wp } = padded(x, grow, 0);
+  const ones = (rows: number, cols: number): Arr => ({ shape: [1, 1, rows, cols], data: new Float64Array(rows * cols).fill(1) });
+  const input = padded(ones(h, w), grow, 0).data;
+  const region = padded(ones(h + t + b, w + l + r), [0, 0, kh, kw], 0).data;
+  const y = arr([n, c, ys.length, xs.length]);
+  let i = 0;
+  for (let m = 0; m < n * c; m++)
+    for (const y0 of ys)
+      for (const x0 of xs) {
+        let [sum, inside, within] = [0, 0, 0];
+        for (let row = y0; row < y0 + kh; row++)
+          for (let q = x0; q < x0 + kw; q++) {
+            sum += data[(m * hp + row) * wp + q];
+            inside += input[row * wp + q];
+            within += region[row * wp + q];
+          }
+        y.data[i++] = sum / (countIncludePad ? within : inside);
+      }
+  return y;
+}
+
+/** Average over [start, end) bins per axis (adaptive pooling's bins). */
 export function avgpoolBins(x: Arr, binsH: [number, number][], binsW: [number, number][]): Arr {
   const [n, c, h, w] = x.shape;
   const y = arr([n, c, binsH.length, binsW.length]);

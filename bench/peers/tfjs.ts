@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { defaultGpu, describeAdapter, requestAdapter } from '../../src/backends/webgpu/index.js';
 import { BackendError } from '../../src/errors.js';
 import type { Graph, GraphNode } from '../../src/graph/index.js';
+import { windowOf } from '../../src/graph/index.js';
 import type { Tensor } from '../../src/tensor.js';
 import type { Weights } from '../../src/runtime/index.js';
 
@@ -104,7 +105,9 @@ function buildLayers(graph: Graph, weights: Weights, maxBindingBytes: number, ho
         const biases = tf.split(tf.tensor1d(param(weights, node, 'bias').data), op.groups).map(hold);
         layers.push((x) => {
           const parts = op.groups > 1 ? tf.split<tf.Tensor4D>(x, op.groups, 3) : [x as tf.Tensor4D];
-          const ys = parts.map((part, g) => tf.fused.conv2d({ x: part, filter: filters[g], strides: op.stride, pad: op.pad, bias: biases[g], activation }));
+          const win = windowOf(op);
+          const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [win.top, win.bottom], [win.left, win.right], [0, 0]];
+          const ys = parts.map((part, g) => tf.fused.conv2d({ x: part, filter: filters[g], strides: [win.sh, win.sw], pad, bias: biases[g], activation }));
           return ys.length > 1 ? tf.concat(ys, 3) : ys[0];
         });
         if (activation === 'relu') i++;
@@ -144,7 +147,10 @@ function buildLayers(graph: Graph, weights: Weights, maxBindingBytes: number, ho
         break;
       }
       case 'maxpool2d':
-        layers.push((x) => tf.maxPool(x as tf.Tensor4D, op.kernel, op.stride, 'valid'));
+        layers.push((x) => {
+          const win = windowOf(op);
+          return tf.maxPool(x as tf.Tensor4D, [win.kh, win.kw], [win.sh, win.sw], 'valid');
+        });
         break;
       case 'flatten':
         // the project flattens C, H, W: back to NCHW first, so that fc6's rows line up

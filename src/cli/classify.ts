@@ -8,6 +8,7 @@ import { decodeImage } from '../data/decode.js';
 import type { Image } from '../data/image.js';
 import type { TestCrops } from '../data/pipeline.js';
 import { UsageError } from '../errors.js';
+import { describeNetwork } from '../model-file.js';
 import type { Model } from '../model-file.js';
 import { partition } from '../partition/index.js';
 import { domainWarning, predict, topClasses } from '../predict.js';
@@ -28,7 +29,7 @@ interface ClassifyOptions extends ModelArgs {
 }
 
 /** What the CLI tells a user whose image is outside the model's domain. */
-const PHOTO_REMEDY = 'For photos, give ImageNet AlexNet weights with --weights (docs/weights.md says where to get them).';
+const PHOTO_REMEDY = 'For photos, give ImageNet AlexNet weights with --weights: torchvision\'s alexnet-owt-7be5be79.pth or the ONNX zoo\'s bvlcalexnet-12.onnx (docs/weights.md).';
 
 /** An image file decoded for the model, with a warning (also printed) when it is unlike the model's training images. */
 export async function readImage(file: string, model: Model): Promise<{ image: Image; warning?: string }> {
@@ -44,7 +45,7 @@ export async function readImage(file: string, model: Model): Promise<{ image: Im
 export function classifyCommand(): Command {
   return addModelOptions(new Command('classify').description('print the most probable classes of each image (PNG or JPEG), with their names'), { help: 'told from --weights; the built-in model is mini', classes: 'told from --weights', inChannels: 'told from --weights' })
     .argument('[images...]', 'image files (default: the built-in model\'s sample images)')
-    .option('--weights <file>', 'weights (.safetensors, ours or torchvision\'s names) or a `train` run folder (default: the built-in model, mini trained on Fashion-MNIST)')
+    .option('--weights <file>', 'weights (.safetensors, a PyTorch .pth/.pt state dict, an .onnx model) or a `train` run folder (default: the built-in model, mini trained on Fashion-MNIST)')
     .option('--labels <file>', 'class names, one per line (default: the weights\' own, else ImageNet\'s for 1000 classes)')
     .option('--top <k>', 'how many classes to print per image', positiveInt, 5)
     .addOption(new Option('--tta <crops>', 'test crops: the centre, or four corners + centre and their mirrors with the softmax averaged').choices(['center', 'ten-crop']).default('center'))
@@ -78,7 +79,7 @@ async function classify(files: string[], o: ClassifyOptions, command: Command): 
     await session.dispose();
   }
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ arch: model.config.preset, built_in: builtIn, backend: backend.name, tta: o.tta, results }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ arch: model.config?.preset ?? null, model: describeNetwork(model), built_in: builtIn, backend: backend.name, tta: o.tta, results }, null, 2)}\n`);
     return;
   }
   for (const r of results) {

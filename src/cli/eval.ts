@@ -13,6 +13,7 @@ import type { Session } from '../runtime/index.js';
 import { topErrors } from '../train/metrics.js';
 import { addModelOptions, backendOption, createBackend, positiveInt, threadsOption } from './options.js';
 import type { BackendChoice } from './options.js';
+import { describeNetwork } from '../model-file.js';
 import { openModel } from './model-files.js';
 import { progressBar } from './progress.js';
 import type { ModelArgs, OpenedModel } from './model-files.js';
@@ -30,7 +31,7 @@ interface EvalOptions extends ModelArgs {
 
 export function evalCommand(): Command {
   return addModelOptions(new Command('eval').description('top-1 / top-5 error of a model, or of several averaged (an ensemble)'), { help: 'told from --weights; the built-in model is mini', classes: 'told from --weights', inChannels: 'told from --weights' })
-    .option('--weights <file>', 'weights (.safetensors) or a `train` run folder; repeat for an ensemble (default: the built-in model)', (v: string, all: string[] = []) => [...all, v])
+    .option('--weights <file>', 'weights (.safetensors, .pth, .onnx) or a `train` run folder; repeat for an ensemble (default: the built-in model)', (v: string, all: string[] = []) => [...all, v])
     .option('--data <d>', 'an image folder, a folder of Fashion-MNIST IDX files, or "fashion-mnist"', 'fashion-mnist')
     .addOption(new Option('--split <split>', 'which split').choices(['train', 'test']).default('test'))
     .addOption(new Option('--tta <crops>', 'test crops: the centre, or ten (corners, centre, mirrors) averaged').choices(['center', 'ten-crop']).default('center'))
@@ -47,8 +48,10 @@ async function evaluateCommand(o: EvalOptions, command: Command): Promise<void> 
   const opened: OpenedModel[] = [];
   for (const file of o.weights ?? [undefined]) opened.push(await openModel(o, file, archGiven));
   const { graph: model, spec } = opened[0].model;
+  // an ensemble is one network with several sets of weights: the same ops and shapes, node by node
+  const structure = (g: typeof model): string => JSON.stringify(g.nodes.map((n) => [n.op, n.shape]));
   for (const { model: other, file } of opened.slice(1)) {
-    if (JSON.stringify(other.config) !== JSON.stringify(opened[0].model.config)) throw new UsageError('ENSEMBLE', `an ensemble's models must be one network: ${file} is ${JSON.stringify(other.config)}, ${opened[0].file} ${JSON.stringify(opened[0].model.config)}`);
+    if (structure(other.graph) !== structure(model)) throw new UsageError('ENSEMBLE', `an ensemble's models must be one network: ${file} is ${describeNetwork(other)}, ${opened[0].file} ${describeNetwork(opened[0].model)}`);
   }
   const classes = model.output.shape[0];
   const dataset = await openDataset(resolveDataset(o.data, o.split));

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import path from 'node:path';
 import type { Graph } from '../graph/index.js';
 import { readNpy, writeFileAtomic, writeNpy } from '../io/index.js';
+import { describeNetwork } from '../model-file.js';
 import { topClasses } from '../predict.js';
 import { createRng, uniform } from '../random.js';
 import { assembleLayers, layerNodes, partition } from '../partition/index.js';
@@ -30,7 +31,7 @@ interface ForwardOptions extends ModelOptions {
 
 export function forwardCommand(): Command {
   return addModelOptions(new Command('forward').description('run a batch through the model and print the top-5 classes per image'), { help: 'paper; with --weights, told from them', fallback: 'paper' })
-    .option('--weights <file>', 'weights (.safetensors) or a `train` run folder; default: the paper initialisation from --seed (untrained)')
+    .option('--weights <file>', 'weights (.safetensors, .pth, .onnx) or a `train` run folder; default: the paper initialisation from --seed (untrained)')
     .option('--input <file>', 'input batch (.npy, float32, [N, C, H, W] or [C, H, W]); default: one random image from --seed')
     .option('--seed <s>', 'seed for the default weights and input', seed, 1)
     .addOption(backendOption())
@@ -116,7 +117,7 @@ const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 async function loadModel(o: ForwardOptions, archGiven: boolean): Promise<{ model: Graph; preset: string; weights: Weights; labels?: readonly string[] }> {
   if (o.weights) {
     const { model } = await openNetwork(o, o.weights, archGiven);
-    return { model: model.graph, preset: model.config.preset, weights: model.weights, ...(model.named && { labels: model.labels }) };
+    return { model: model.graph, preset: model.config?.preset ?? describeNetwork(model), weights: model.weights, ...(model.named && { labels: model.labels }) };
   }
   process.stderr.write(`no --weights: the paper's initialisation of ${o.arch} with seed ${o.seed}, an untrained network (its classes mean nothing)\n`);
   const model = buildModel(o);

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { AlexnetError } from '../errors.js';
 import { classifyCommand } from './classify.js';
+import { convertCommand } from './convert.js';
 import { stepCommand } from './step.js';
 import { evalCommand } from './eval.js';
 import { forwardCommand } from './forward.js';
@@ -42,7 +43,8 @@ const program = new Command('alexnet')
   .addCommand(statsCommand())
   .addCommand(trainCommand())
   .addCommand(evalCommand())
-  .addCommand(stepCommand());
+  .addCommand(stepCommand())
+  .addCommand(convertCommand());
 
 try {
   await program.parseAsync();

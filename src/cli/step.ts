@@ -20,6 +20,7 @@ import { renderSvg, svgToPng } from '../charts.js';
 import { classBarsSpec } from '../notebook/pictures.js';
 import { filtersPng, imagePng, mapsGridPng, vectorGridPng } from '../notebook/render-png.js';
 import type { Partitioned } from '../partition/index.js';
+import { describeNetwork } from '../model-file.js';
 import { partition } from '../partition/index.js';
 import type { Weights } from '../runtime/index.js';
 import { loadGraph } from '../runtime/index.js';
@@ -41,7 +42,7 @@ interface StepOptions extends ModelArgs {
 export function stepCommand(): Command {
   return addModelOptions(new Command('step').description('step through AlexNet layer by layer on one image: Markdown and PNG pictures in a folder'), { help: 'told from --weights; the built-in model is mini', classes: 'told from --weights', inChannels: 'told from --weights' })
     .argument('<image>', 'a PNG or JPEG file')
-    .option('--weights <file>', 'weights (.safetensors) or a `train` run folder (default: the built-in model, mini trained on Fashion-MNIST)')
+    .option('--weights <file>', 'weights (.safetensors, .pth, .onnx) or a `train` run folder (default: the built-in model, mini trained on Fashion-MNIST)')
     .option('--labels <file>', 'class names, one per line (default: the weights\' own)')
     .option('--stats <file>', 'the training set\'s statistics (`alexnet stats`), for models that subtract its mean image and do not carry it')
     .addOption(backendOption())
@@ -83,7 +84,7 @@ async function step(file: string, o: StepOptions, command: Command): Promise<voi
     pictures++;
   };
   try {
-    sections.push(`# AlexNet \`${loaded.config.preset}\` on ${path.basename(file)}\n\n${builtIn ? 'The built-in model (mini, trained on Fashion-MNIST). ' : ''}${warning ? `**Warning:** ${warning}\n\n` : ''}Backend: ${session.details ?? backend.name}. ${model.paramCount().toLocaleString('en-US')} parameters.`);
+    sections.push(`# AlexNet ${loaded.config ? `\`${loaded.config.preset}\`` : `(${describeNetwork(loaded)})`} on ${path.basename(file)}\n\n${builtIn ? 'The built-in model (mini, trained on Fashion-MNIST). ' : ''}${warning ? `**Warning:** ${warning}\n\n` : ''}Backend: ${session.details ?? backend.name}. ${model.paramCount().toLocaleString('en-US')} parameters.`);
     for (const [i, cell] of cells.entries()) {
       const picture = `${String(i).padStart(2, '0')}-${cell.kind === 'layer' ? cell.name : cell.kind === 'preprocess' ? 'image' : 'output'}.png`;
       if (cell.kind === 'preprocess') {

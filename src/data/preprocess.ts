@@ -111,8 +111,9 @@ export function tenCrops(img: Image, size: number): Image[] {
 }
 
 /**
- * `(x * scale - mean) / std`. The mean image, when the config asks for one, must be on the scale the
- * pixels have after `scale` and the size of `img`.
+ * `(x * scale - mean) / std`, channels in the network's order (RGB reversed for 'bgr'). The mean
+ * image, when the config asks for one, must be on the scale the pixels have after `scale` and the
+ * size of `img`; means and deviations are in the network's channel order.
  */
 export function normalize(img: Image, p: Preprocessing, meanImage?: Image): Image {
   const { channels: c, height: h, width: w } = img;
@@ -127,10 +128,15 @@ export function normalize(img: Image, p: Preprocessing, meanImage?: Image): Imag
   }
   if (p.std && p.std.length !== c) throw new ShapeError('STD_SHAPE', `${p.std.length} channel deviations for a ${c}-channel image`);
   const out = image(c, h, w);
+  if (p.order === 'bgr' && c !== 3) throw new ShapeError('ORDER', `BGR channel order for a ${c}-channel image`);
   for (let ch = 0; ch < c; ch++) {
     const std = p.std?.[ch] ?? 1;
     const mean = p.mean === 'image' ? undefined : p.mean[ch];
-    for (let i = ch * plane; i < (ch + 1) * plane; i++) out.data[i] = (img.data[i] * p.scale - (mean ?? meanImage!.data[i])) / std;
+    const from = (p.order === 'bgr' ? c - 1 - ch : ch) * plane;
+    for (let i = 0; i < plane; i++) {
+      const at = ch * plane + i;
+      out.data[at] = (img.data[from + i] * p.scale - (mean ?? meanImage!.data[at])) / std;
+    }
   }
   return out;
 }

@@ -1,4 +1,4 @@
 export { Graph } from './graph.js';
 export type { GraphNode, NodeSpec, ParamSpec } from './graph.js';
-export { defOf, opDefs } from './ops.js';
-export type { Op, OpOf, OpType, ParamShape } from './ops.js';
+export { defOf, isSquare, opDefs, slide, windowOf } from './ops.js';
+export type { Op, OpOf, OpType, Pads, Pair, ParamShape, Window } from './ops.js';

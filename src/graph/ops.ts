@@ -4,14 +4,19 @@
 import type { Shape } from '../tensor.js';
 import { shapeToString, sizeOf } from '../tensor.js';
 
+/** A size per spatial axis, [height, width]; one number for both. */
+export type Pair = number | readonly [number, number];
+/** Zero padding per side, [top, left, bottom, right] (ONNX's order for 2-D); one number for all four. */
+export type Pads = number | readonly [number, number, number, number];
+
 export type Op =
   | { readonly type: 'input'; readonly shape: Shape }
   | {
       readonly type: 'conv2d';
       readonly out: number;
-      readonly kernel: number;
-      readonly stride: number;
-      readonly pad: number;
+      readonly kernel: Pair;
+      readonly stride: Pair;
+      readonly pad: Pads;
       readonly groups: number;
     }
   | { readonly type: 'relu' }
@@ -26,8 +31,24 @@ export type Op =
       /** Channels are split into this many contiguous groups; the window never crosses a group. */
       readonly groups: number;
     }
-  | { readonly type: 'maxpool2d'; readonly kernel: number; readonly stride: number }
-  | { readonly type: 'avgpool2d'; readonly kernel: number; readonly stride: number }
+  | {
+      readonly type: 'maxpool2d';
+      readonly kernel: Pair;
+      readonly stride: Pair;
+      /** padded positions never win (-∞); default none */
+      readonly pad?: Pads;
+      /** ceil mode: a last window that starts inside the (left-padded) input counts; default floor */
+      readonly ceil?: boolean;
+    }
+  | {
+      readonly type: 'avgpool2d';
+      readonly kernel: Pair;
+      readonly stride: Pair;
+      readonly pad?: Pads;
+      readonly ceil?: boolean;
+      /** divide by the window's size within the padded input (true) or by its valid positions only (false, the default) */
+      readonly countIncludePad?: boolean;
+    }
   | { readonly type: 'adaptiveavgpool2d'; readonly out: number }
   | { readonly type: 'flatten' }
   | { readonly type: 'linear'; readonly out: number }
@@ -81,17 +102,73 @@ function maps(input: Shape, what: string): [number, number, number] {
   return [input[0], input[1], input[2]];
 }
 
-/** Output size of a window sliding over `size` (floor mode, as PyTorch; Caffe's ceil mode agrees on AlexNet's sizes). */
-function slide(size: number, kernel: number, stride: number, pad: number, what: string): number {
-  if (size + 2 * pad < kernel) fail(`${what}: a ${kernel}-wide window does not fit in ${size} (+2x${pad} padding)`);
-  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+/** A conv's or pool's window, every size spelled out: kernel, stride and padding per axis and side. */
+export interface Window {
+  readonly kh: number;
+  readonly kw: number;
+  readonly sh: number;
+  readonly sw: number;
+  readonly top: number;
+  readonly left: number;
+  readonly bottom: number;
+  readonly right: number;
+  readonly ceil: boolean;
 }
 
-/** A kernel x kernel window moved by stride, no padding, over every map. */
+/** The window of a conv or pool op, checked: positive kernel and stride, non-negative padding. */
+export function windowOf(op: { readonly kernel: Pair; readonly stride: Pair; readonly pad?: Pads; readonly ceil?: boolean }): Window {
+  const pair = (v: Pair): readonly [number, number] => (typeof v === 'number' ? [v, v] : v);
+  const [kh, kw] = pair(op.kernel);
+  const [sh, sw] = pair(op.stride);
+  const pad = op.pad ?? 0;
+  const [top, left, bottom, right] = typeof pad === 'number' ? [pad, pad, pad, pad] : pad;
+  const ok = (v: unknown, min: number): boolean => Number.isSafeInteger(v) && (v as number) >= min;
+  if (!(Array.isArray(op.kernel) ? op.kernel.length === 2 : true) || !ok(kh, 1) || !ok(kw, 1)) fail(`kernel must be a positive integer or [height, width], got ${JSON.stringify(op.kernel)}`);
+  if (!(Array.isArray(op.stride) ? op.stride.length === 2 : true) || !ok(sh, 1) || !ok(sw, 1)) fail(`stride must be a positive integer or [height, width], got ${JSON.stringify(op.stride)}`);
+  if (!(typeof pad === 'number' || pad.length === 4) || ![top, left, bottom, right].every((v) => ok(v, 0))) fail(`pad must be a non-negative integer or [top, left, bottom, right], got ${JSON.stringify(op.pad)}`);
+  return { kh, kw, sh, sw, top, left, bottom, right, ceil: op.ceil === true };
+}
+
+/** Whether the window is a k x k one, moved by s on both axes, padded by p on every side. */
+export function isSquare(w: Window): boolean {
+  return w.kh === w.kw && w.sh === w.sw && w.top === w.left && w.top === w.bottom && w.top === w.right;
+}
+
+/**
+ * Positions of a window sliding over `size` with padding `before` and `after`: floor mode (PyTorch's
+ * default), or ceil mode, where a last partial window counts if it starts inside the input or its
+ * left padding (PyTorch's and ONNX's rule).
+ */
+export function slide(size: number, kernel: number, stride: number, before: number, after: number, ceil: boolean, what: string): number {
+  const span = size + before + after - kernel;
+  if (span < 0) fail(`${what}: a ${kernel}-wide window does not fit in ${size} (+${before}+${after} padding)`);
+  let out = (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+  if (ceil && (out - 1) * stride >= size + before) out--;
+  return out;
+}
+
+/** The output [C, OH, OW] of `window` over maps [C, H, W]. */
+function windowed(window: Window, input: Shape, what: string): [number, number] {
+  const [, h, w] = maps(input, what);
+  return [slide(h, window.kh, window.sh, window.top, window.bottom, window.ceil, what), slide(w, window.kw, window.sw, window.left, window.right, window.ceil, what)];
+}
+
+/** A window over every map: the channels stay. A pool's padding must be narrower than its window (PyTorch's rule), so every window holds an input. */
 function pooledShape(op: OpOf<'maxpool2d' | 'avgpool2d'>, input: Shape): Shape {
-  positiveInts(op, ['kernel', 'stride']);
-  const [c, h, w] = maps(input, op.type);
-  return [c, slide(h, op.kernel, op.stride, 0, op.type), slide(w, op.kernel, op.stride, 0, op.type)];
+  const win = windowOf(op);
+  if (Math.max(win.top, win.bottom) >= win.kh || Math.max(win.left, win.right) >= win.kw) fail(`padding ${JSON.stringify(op.pad)} must be smaller than the ${win.kh}x${win.kw} window`);
+  return [input[0], ...windowed(win, input, op.type)];
+}
+
+/** "3x3" or "3x5". */
+const size2 = (a: number, b: number): string => `${a}x${b}`;
+/** "stride 2" or "stride 2x1". */
+const strideText = (w: Window): string => `stride ${w.sh === w.sw ? w.sh : size2(w.sh, w.sw)}`;
+/** "no padding", "padding 2" or "padding 0, 0, 1, 1 (top, left, bottom, right)". */
+function padText(w: Window): string {
+  const sides = [w.top, w.left, w.bottom, w.right];
+  if (sides.every((v) => v === 0)) return 'no padding';
+  return sides.every((v) => v === w.top) ? `padding ${w.top}` : `padding ${sides.join(', ')} (top, left, bottom, right)`;
 }
 
 const hw = (s: Shape): string => `${s[1]}x${s[2]}`;
@@ -112,22 +189,27 @@ export const opDefs: { readonly [T in OpType]: OpDef<T> } = {
   conv2d: {
     arity: 1,
     outputShape(op, input) {
-      positiveInts(op, ['out', 'kernel', 'stride', 'groups']);
-      if (!(Number.isSafeInteger(op.pad) && op.pad >= 0)) fail(`pad must be a non-negative integer, got ${op.pad}`);
-      const [c, h, w] = maps(input, 'conv2d');
+      positiveInts(op, ['out', 'groups']);
+      const [c] = maps(input, 'conv2d');
       if (c % op.groups !== 0) fail(`${c} input channels are not divisible by groups ${op.groups}`);
       if (op.out % op.groups !== 0) fail(`${op.out} output channels are not divisible by groups ${op.groups}`);
-      return [op.out, slide(h, op.kernel, op.stride, op.pad, 'conv2d'), slide(w, op.kernel, op.stride, op.pad, 'conv2d')];
+      return [op.out, ...windowed(windowOf(op), input, 'conv2d')];
     },
-    params: (op, input) => [
-      { name: 'weight', shape: [op.out, input[0] / op.groups, op.kernel, op.kernel] },
-      { name: 'bias', shape: [op.out] },
-    ],
-    macs: (op, input, output) => sizeOf(output) * (input[0] / op.groups) * op.kernel * op.kernel,
+    params(op, input) {
+      const { kh, kw } = windowOf(op);
+      return [
+        { name: 'weight', shape: [op.out, input[0] / op.groups, kh, kw] },
+        { name: 'bias', shape: [op.out] },
+      ];
+    },
+    macs(op, input, output) {
+      const { kh, kw } = windowOf(op);
+      return sizeOf(output) * (input[0] / op.groups) * kh * kw;
+    },
     describe(op, input, output) {
+      const w = windowOf(op);
       const towers = op.groups > 1 ? ` in ${op.groups} groups (each sees ${input[0] / op.groups} of the input maps)` : '';
-      const pad = op.pad > 0 ? `padding ${op.pad}` : 'no padding';
-      return `${op.kernel}x${op.kernel} convolution, stride ${op.stride}, ${pad}: ${input[0]} -> ${op.out} maps${towers}, ${hw(input)} -> ${hw(output)}`;
+      return `${size2(w.kh, w.kw)} convolution, ${strideText(w)}, ${padText(w)}: ${input[0]} -> ${op.out} maps${towers}, ${hw(input)} -> ${hw(output)}`;
     },
   },
 
@@ -164,8 +246,12 @@ export const opDefs: { readonly [T in OpType]: OpDef<T> } = {
     outputShape: pooledShape,
     params: noParams,
     macs: noMacs,
-    describe: (op, input, output) =>
-      `${op.kernel}x${op.kernel} max-pool, stride ${op.stride}${op.stride < op.kernel ? ' (overlapping)' : ''}: ${hw(input)} -> ${hw(output)}`,
+    describe(op, input, output) {
+      const w = windowOf(op);
+      const overlap = w.sh < w.kh || w.sw < w.kw ? ' (overlapping)' : '';
+      const pad = padText(w) === 'no padding' ? '' : `, ${padText(w)}`;
+      return `${size2(w.kh, w.kw)} max-pool, ${strideText(w)}${overlap}${pad}${w.ceil ? ', ceil mode' : ''}: ${hw(input)} -> ${hw(output)}`;
+    },
   },
 
   avgpool2d: {
@@ -173,7 +259,11 @@ export const opDefs: { readonly [T in OpType]: OpDef<T> } = {
     outputShape: pooledShape,
     params: noParams,
     macs: noMacs,
-    describe: (op, input, output) => `${op.kernel}x${op.kernel} average pool, stride ${op.stride}: ${hw(input)} -> ${hw(output)}`,
+    describe(op, input, output) {
+      const w = windowOf(op);
+      const pad = padText(w) === 'no padding' ? '' : `, ${padText(w)} (${op.countIncludePad ? 'counted' : 'not counted'} in the mean)`;
+      return `${size2(w.kh, w.kw)} average pool, ${strideText(w)}${pad}${w.ceil ? ', ceil mode' : ''}: ${hw(input)} -> ${hw(output)}`;
+    },
   },
 
   adaptiveavgpool2d: {

@@ -6,7 +6,8 @@
 import onnxProto from 'onnx-proto'; // CommonJS: its namespace comes as the default export
 import type { onnx as Onnx } from 'onnx-proto';
 import { UsageError } from '../errors.js';
-import type { Graph, GraphNode } from '../graph/index.js';
+import type { Graph, GraphNode, Window } from '../graph/index.js';
+import { windowOf } from '../graph/index.js';
 import type { Tensor } from '../tensor.js';
 
 const { onnx } = onnxProto;
@@ -20,6 +21,11 @@ function refuse(node: GraphNode, why: string): never {
   throw new UsageError('ONNX_EXPORT', `node "${node.name}" (${node.op.type}) cannot be exported to ONNX: ${why}`);
 }
 
+/** kernel_shape, strides and pads (ONNX's order: [top, left, bottom, right]). */
+function windowAttributes(w: Window): Attribute[] {
+  return [ints('kernel_shape', [w.kh, w.kw]), ints('strides', [w.sh, w.sw]), ints('pads', [w.top, w.left, w.bottom, w.right])];
+}
+
 /** The ONNX node computing `node` from `input`, or undefined for an identity. */
 function toOnnxNode(node: GraphNode, input: string): Onnx.INodeProto | undefined {
   const { op, name } = node;
@@ -30,17 +36,21 @@ function toOnnxNode(node: GraphNode, input: string): Onnx.INodeProto | undefined
     case 'dropout':
       return undefined;
     case 'conv2d':
-      return make('Conv', [ints('kernel_shape', [op.kernel, op.kernel]), ints('strides', [op.stride, op.stride]), ints('pads', [op.pad, op.pad, op.pad, op.pad]), int('group', op.groups)]);
+      return make('Conv', [...windowAttributes(windowOf(op)), int('group', op.groups)]);
     case 'relu':
       return make('Relu');
     case 'lrn':
       if (op.groups !== 1) refuse(node, 'ONNX LRN normalises across all channels; this one has groups');
       // ONNX divides alpha by size; the paper form does not, so scale it up to compensate.
       return make('LRN', [int('size', op.size), float('alpha', op.alphaOverSize ? op.alpha : op.alpha * op.size), float('beta', op.beta), float('bias', op.k)]);
-    case 'maxpool2d':
-      return make('MaxPool', [ints('kernel_shape', [op.kernel, op.kernel]), ints('strides', [op.stride, op.stride])]);
-    case 'avgpool2d':
-      return make('AveragePool', [ints('kernel_shape', [op.kernel, op.kernel]), ints('strides', [op.stride, op.stride])]);
+    case 'maxpool2d': {
+      const win = windowOf(op);
+      return make('MaxPool', [...windowAttributes(win), int('ceil_mode', win.ceil ? 1 : 0)]);
+    }
+    case 'avgpool2d': {
+      const win = windowOf(op);
+      return make('AveragePool', [...windowAttributes(win), int('ceil_mode', win.ceil ? 1 : 0), int('count_include_pad', op.countIncludePad ? 1 : 0)]);
+    }
     case 'adaptiveavgpool2d': {
       const [, h, w] = node.inputShapes[0];
       if (h % op.out !== 0 || w % op.out !== 0) refuse(node, `${h}x${w} -> ${op.out}x${op.out} is not a fixed pool`);

@@ -11,7 +11,8 @@ export interface ExpectedParam {
   readonly shape: Shape;
 }
 
-export function checkWeights(expected: readonly ExpectedParam[], tensors: ReadonlyMap<string, Tensor>, source = 'weights'): void {
+/** Names and shapes against the model, then (unless `values` is false: trying which preset fits) that every value is finite. */
+export function checkWeights(expected: readonly ExpectedParam[], tensors: ReadonlyMap<string, Tensor>, source = 'weights', values = true): void {
   const wanted = new Set(expected.map((p) => p.name));
   const missing = expected.filter((p) => !tensors.has(p.name)).map((p) => `${p.name} ${shapeToString(p.shape)}`);
   if (missing.length) throw new WeightsError('MISSING', `${source}: the model needs tensors that are not there: ${missing.join(', ')}`);
@@ -21,8 +22,12 @@ export function checkWeights(expected: readonly ExpectedParam[], tensors: Readon
     .filter((p) => !sameShape(tensors.get(p.name)!.shape, p.shape))
     .map((p) => `${p.name} is ${shapeToString(tensors.get(p.name)!.shape)}, the model needs ${shapeToString(p.shape)}`);
   if (misshapen.length) throw new WeightsError('SHAPE', `${source}: wrong shapes for this model (check --arch and the model options): ${misshapen.join('; ')}`);
+  if (!values) return;
   for (const [name, t] of tensors) {
-    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    const { data } = t;
+    let bad = -1;
+    // v - v is 0 for a finite v and NaN for NaN and ±∞: one subtraction a value, no call
+    for (let i = 0; i < data.length && bad < 0; i++) if (data[i] - data[i] !== 0) bad = i;
     if (bad >= 0) throw new WeightsError('NONFINITE', `${source}: tensor "${name}" holds ${t.data[bad]} at flat index ${bad}; weights must be finite`);
   }
 }
@@ -39,6 +44,11 @@ const TORCHVISION_NAMES: Readonly<Record<string, string>> = {
   'classifier.4': 'fc7',
   'classifier.6': 'fc8',
 };
+
+/** Our (Caffe's) layer name for a torchvision AlexNet layer path (features.0 -> conv1), if it is one. */
+export function torchvisionLayer(path: string): string | undefined {
+  return TORCHVISION_NAMES[path];
+}
 
 /**
  * Tensors named as in torchvision's state dict (`features.0.weight`, ...) renamed to ours

@@ -58,7 +58,8 @@ export function alexnet(config: AlexNetConfig): Graph {
 
   const conv = (out: number, kernel: number, stride: number, pad: number, groups: number): Op => ({ type: 'conv2d', out, kernel, stride, pad, groups });
   const relu: Op = { type: 'relu' };
-  const pool: Op = { type: 'maxpool2d', kernel: 3, stride: 2 };
+  // Caffe rounds a pool's output size up (ceil mode); at 227 that changes nothing, at 224 it does
+  const pool: Op = { type: 'maxpool2d', kernel: 3, stride: 2, ...(preset === 'bvlc' && { ceil: true }) };
   const dropout: Op = { type: 'dropout', p: 0.5 };
   const lrn: Op =
     preset === 'paper' || mini

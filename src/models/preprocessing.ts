@@ -15,11 +15,16 @@ export interface Preprocessing {
   readonly mean: 'image' | readonly number[];
   /** per-channel divisor after the mean (torchvision); none in the paper */
   readonly std?: readonly number[];
+  /** the network's channel order: images are decoded RGB; 'bgr' reverses them (Caffe's weights) */
+  readonly order?: 'bgr';
 }
 
 // ImageNet's per-channel RGB mean on the 0..255 scale, standing in for the mean image when a paper or
 // bvlc model is used without a stats file (it is the mean image averaged over its pixels).
 export const IMAGENET_RGB_MEAN_255 = [123.675, 116.28, 103.53] as const;
+
+/** Caffe's ImageNet models (bvlc_alexnet and the ONNX zoo's conversions): BGR, minus the ilsvrc_2012 mean pixel (B, G, R). */
+export const CAFFE_PREPROCESSING: Preprocessing = { resize: 256, crop: 227, scale: 1, mean: [104.00698793, 116.66876762, 122.67891434], order: 'bgr' };
 
 export const PREPROCESSING: Record<Preset, Preprocessing> = {
   paper: { resize: 256, crop: 227, scale: 1, mean: 'image' },

@@ -9,7 +9,7 @@ import { scaledMean, testCrops } from '../data/pipeline.js';
 import type { Image } from '../data/image.js';
 import { centerCrop, normalize, resizeShorter, stackImages } from '../data/preprocess.js';
 import type { Graph, Op } from '../graph/index.js';
-import { defOf } from '../graph/index.js';
+import { defOf, windowOf } from '../graph/index.js';
 import type { Partitioned, Transfer } from '../partition/index.js';
 import { assembleLayers, layerNodes } from '../partition/index.js';
 import type { Session } from '../runtime/index.js';
@@ -103,9 +103,11 @@ export function formulaOf(op: Op, input: Shape): string {
   switch (op.type) {
     case 'conv2d': {
       const cg = input[0] / op.groups;
-      const at = (i: string, u: string): string => `${op.stride > 1 ? op.stride : ''}${i} + ${u}${op.pad ? ` − ${op.pad}` : ''}`;
+      const w = windowOf(op);
+      const at = (i: string, u: string, stride: number, before: number): string => `${stride > 1 ? stride : ''}${i} + ${u}${before ? ` − ${before}` : ''}`;
       const channel = op.groups > 1 ? `${cg}g + c` : 'c';
-      return `y[o, i, j] = b[o] + Σ_{c < ${cg}} Σ_{u, v < ${op.kernel}} w[o, c, u, v] · x[${channel}, ${at('i', 'u')}, ${at('j', 'v')}]` + (op.groups > 1 ? `, g = the group of o (${op.groups} groups of ${op.out / op.groups} maps)` : '');
+      const taps = w.kh === w.kw ? `Σ_{u, v < ${w.kh}}` : `Σ_{u < ${w.kh}, v < ${w.kw}}`;
+      return `y[o, i, j] = b[o] + Σ_{c < ${cg}} ${taps} w[o, c, u, v] · x[${channel}, ${at('i', 'u', w.sh, w.top)}, ${at('j', 'v', w.sw, w.left)}]` + (op.groups > 1 ? `, g = the group of o (${op.groups} groups of ${op.out / op.groups} maps)` : '');
     }
     case 'relu':
       return 'y = max(0, x)';
@@ -114,9 +116,14 @@ export function formulaOf(op: Op, input: Shape): string {
       return `b[c] = a[c] / (${n(op.k)} + ${s} · Σ_{|j − c| ≤ ${Math.floor(op.size / 2)}} a[j]²)^${n(op.beta)}` + (op.groups > 1 ? `, j within c's group (${op.groups} groups)` : '');
     }
     case 'maxpool2d':
-      return `y[c, i, j] = max_{u, v < ${op.kernel}} x[c, ${op.stride}i + u, ${op.stride}j + v]` + (op.kernel > op.stride ? ' (windows overlap)' : '');
-    case 'avgpool2d':
-      return `y[c, i, j] = mean_{u, v < ${op.kernel}} x[c, ${op.stride}i + u, ${op.stride}j + v]`;
+    case 'avgpool2d': {
+      const w = windowOf(op);
+      const taps = w.kh === w.kw ? `u, v < ${w.kh}` : `u < ${w.kh}, v < ${w.kw}`;
+      const at = (i: string, u: string, stride: number, before: number): string => `${stride}${i} + ${u}${before ? ` − ${before}` : ''}`;
+      const reduce = op.type === 'maxpool2d' ? 'max' : 'mean';
+      const padded = w.top + w.left + w.bottom + w.right > 0 ? ' (over the positions inside x)' : '';
+      return `y[c, i, j] = ${reduce}_{${taps}} x[c, ${at('i', 'u', w.sh, w.top)}, ${at('j', 'v', w.sw, w.left)}]${padded}` + (op.type === 'maxpool2d' && (w.kh > w.sh || w.kw > w.sw) ? ' (windows overlap)' : '');
+    }
     case 'adaptiveavgpool2d':
       return 'y[c, i, j] = the mean of x[c] over bin (i, j)';
     case 'flatten':

@@ -2,6 +2,7 @@
 // src/backends/reference/kernels.ts: plain loops, float64 accumulation, one float32 rounding per
 // value. They are the oracle for faster backward kernels, as the forward kernels are for theirs.
 import type { OpOf } from '../graph/index.js';
+import { windowOf } from '../graph/index.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../tensor.js';
 
@@ -9,7 +10,8 @@ import { tensor } from '../tensor.js';
 export function conv2dBackward(op: OpOf<'conv2d'>, x: Tensor, w: Tensor, dy: Tensor): { dx: Tensor; dw: Tensor; db: Tensor } {
   const [n, c, h, wd] = x.shape;
   const [, o, oh, ow] = dy.shape;
-  const { kernel: k, stride: s, pad: p, groups } = op;
+  const { kh, kw, sh, sw, top, left } = windowOf(op);
+  const { groups } = op;
   const cg = c / groups;
   const og = o / groups;
   const dx = new Float64Array(x.data.length);
@@ -23,14 +25,14 @@ export function conv2dBackward(op: OpOf<'conv2d'>, x: Tensor, w: Tensor, dy: Ten
           const g = dy.data[((ni * o + oc) * oh + oy) * ow + ox];
           db[oc] += g;
           for (let ci = 0; ci < cg; ci++) {
-            for (let ky = 0; ky < k; ky++) {
-              const iy = oy * s - p + ky;
+            for (let ky = 0; ky < kh; ky++) {
+              const iy = oy * sh - top + ky;
               if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < k; kx++) {
-                const ix = ox * s - p + kx;
+              for (let kx = 0; kx < kw; kx++) {
+                const ix = ox * sw - left + kx;
                 if (ix < 0 || ix >= wd) continue;
                 const xi = ((ni * c + c0 + ci) * h + iy) * wd + ix;
-                const wi = ((oc * cg + ci) * k + ky) * k + kx;
+                const wi = ((oc * cg + ci) * kh + ky) * kw + kx;
                 dx[xi] += g * w.data[wi];
                 dw[wi] += g * x.data[xi];
               }
@@ -120,13 +122,15 @@ export function lrnBackward(op: OpOf<'lrn'>, x: Tensor, dy: Tensor): Tensor {
 export function maxpool2dBackward(op: OpOf<'maxpool2d'>, x: Tensor, dy: Tensor): Tensor {
   const [n, c, h, w] = x.shape;
   const [, , oh, ow] = dy.shape;
+  const { kh, kw, sh, sw, top, left } = windowOf(op);
   const dx = new Float64Array(x.data.length);
   for (let m = 0; m < n * c; m++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
         let best = -1;
-        for (let iy = oy * op.stride; iy < oy * op.stride + op.kernel; iy++) {
-          for (let ix = ox * op.stride; ix < ox * op.stride + op.kernel; ix++) {
+        // the window clipped to the input, as the forward takes it
+        for (let iy = Math.max(0, oy * sh - top); iy < Math.min(h, oy * sh - top + kh); iy++) {
+          for (let ix = Math.max(0, ox * sw - left); ix < Math.min(w, ox * sw - left + kw); ix++) {
             const i = (m * h + iy) * w + ix;
             if (best < 0 || x.data[i] > x.data[best]) best = i;
           }

@@ -9,6 +9,8 @@ import { packPanels } from '../backends/wasm/index.js';
 import { chooseBuild, compileBuild, instantiate } from '../backends/wasm/module.js';
 import { CONTROL, ThreadPool } from '../backends/wasm/threads.js';
 import type { OpOf } from '../graph/index.js';
+import { isSquare, windowOf } from '../graph/index.js';
+import { UsageError } from '../errors.js';
 import type { Shape, Tensor } from '../tensor.js';
 import { copyFloats, tensor } from '../tensor.js';
 import { conv2dBackward, linearBackward, lrnBackward, maxpool2dBackward } from './backward.js';
@@ -101,12 +103,13 @@ export async function wasmTrainKernels(threads = 1, jitterMs = 0): Promise<Train
    */
   const columns = (op: OpOf<'conv2d'>, x: Tensor, oh: number, ow: number, extra: (kk: number, np: number) => number[]) => {
     const [n, c, h, w] = x.shape;
+    const { k: kernel, s, p } = squareWindow(op, [h, w], [oh, ow]);
     const cg = c / op.groups;
-    const kk = cg * op.kernel * op.kernel;
+    const kk = cg * kernel * kernel;
     const np = n * oh * ow;
     const at = layout(x.data.length, kk * np, ...extra(kk, np));
     put(at[0], x.data);
-    const fill = (g: number): void => pool.run('im2colImages', [at[0], at[1], n, c, g * cg, cg, h, w, op.kernel, op.stride, op.pad, oh, ow]);
+    const fill = (g: number): void => pool.run('im2colImages', [at[0], at[1], n, c, g * cg, cg, h, w, kernel, s, p, oh, ow]);
     return { at, fill, cg, kk, np };
   };
 
@@ -120,15 +123,17 @@ export async function wasmTrainKernels(threads = 1, jitterMs = 0): Promise<Train
       const [, o, oh, ow] = outShape;
       const og = o / op.groups;
       const cg = c / op.groups;
-      const kk = cg * op.kernel * op.kernel;
+      const { k: kernel, s, p } = squareWindow(op, [h, wd], [oh, ow]);
+      const kk = cg * kernel * kernel;
       const groupFloats = Math.ceil(og / mr) * mr * (kk + 1);
-      const [px, pw, py, scratch] = layout(x.data.length, op.groups * groupFloats, n * o * oh * ow, threads * k.convScratchFloats(cg, h, wd, op.kernel, op.pad));
+      const [hp, wp] = [(oh - 1) * s + kernel, (ow - 1) * s + kernel];
+      const [px, pw, py, scratch] = layout(x.data.length, op.groups * groupFloats, n * o * oh * ow, threads * k.convScratchFloats(cg, hp, wp, kernel, kernel, p > 0 ? 1 : 0));
       put(px, x.data);
       const packed = view(pw, op.groups * groupFloats);
       for (let g = 0; g < op.groups; g++) {
         packPanels(w.data.subarray(g * og * kk, (g + 1) * og * kk), b.data.subarray(g * og, (g + 1) * og), og, kk, mr, packed.subarray(g * groupFloats, (g + 1) * groupFloats));
       }
-      pool.run('conv2d', [px, pw, py, scratch, edges, n, c, h, wd, o, op.kernel, op.stride, op.pad, op.groups, oh, ow, 0]);
+      pool.run('conv2d', [px, pw, py, scratch, edges, n, c, h, wd, o, kernel, kernel, s, s, p, p, p > 0 ? 1 : 0, op.groups, oh, ow, 0]);
       return tensor(outShape, read(py, n * o * oh * ow));
     },
     conv2dBackward(op, x, w, dy, needDx) {
@@ -161,7 +166,8 @@ export async function wasmTrainKernels(threads = 1, jitterMs = 0): Promise<Train
         if (!needDx) continue;
         put(wg, w.data.subarray(g * og * kk, (g + 1) * og * kk));
         sgemm(wg, dyg, dcol, kk, np, og, true, false, pack);
-        pool.run('col2imImages', [dcol, dxAt, n, c, g * cg, cg, h, wd, op.kernel, op.stride, op.pad, oh, ow]);
+        const { k: kernel, s, p: pad } = squareWindow(op, [h, wd], [oh, ow]);
+        pool.run('col2imImages', [dcol, dxAt, n, c, g * cg, cg, h, wd, kernel, s, pad, oh, ow]);
       }
       return { dx: needDx ? tensor(x.shape, read(dxAt, x.data.length)) : undefined, dw, db };
     },
@@ -204,7 +210,8 @@ export async function wasmTrainKernels(threads = 1, jitterMs = 0): Promise<Train
       const [, , oh, ow] = outShape;
       const [px, py, rows] = layout(x.data.length, n * c * oh * ow, threads * w);
       put(px, x.data);
-      pool.run('maxpool', [px, py, rows, n * c, h, w, op.kernel, op.stride, oh, ow]);
+      const { k: kernel, s } = squareWindow(op, [h, w], [oh, ow]);
+      pool.run('maxpool', [px, py, rows, n * c, h, w, kernel, kernel, s, s, oh, ow]);
       return tensor(outShape, read(py, n * c * oh * ow));
     },
     maxpool2dBackward(op, x, dy) {
@@ -214,10 +221,26 @@ export async function wasmTrainKernels(threads = 1, jitterMs = 0): Promise<Train
       put(px, x.data);
       put(pdy, dy.data);
       view(pdx, x.data.length).fill(0);
-      pool.run('maxpoolBackward', [px, pdy, pdx, n * c, h, w, op.kernel, op.stride, oh, ow]);
+      const { k: kernel, s } = squareWindow(op, [h, w], [oh, ow]);
+      pool.run('maxpoolBackward', [px, pdy, pdx, n * c, h, w, kernel, s, oh, ow]);
       return tensor(x.shape, read(pdx, x.data.length));
     },
   };
 }
 
 const lrnScale = (op: OpOf<'lrn'>): number => (op.alphaOverSize ? op.alpha / op.size : op.alpha);
+
+/**
+ * The k x k window, stride s, padding p on every side that the wasm training kernels take: every
+ * preset's convs and pools. Others (imported ONNX graphs) train on the reference kernels.
+ */
+function squareWindow(op: OpOf<'conv2d' | 'maxpool2d'>, input: readonly number[], output: readonly number[]): { k: number; s: number; p: number } {
+  const w = windowOf(op);
+  // ceil mode that gives the floor's size is floor mode (Caffe's bvlc pools at 227)
+  const floor = (size: number): number => Math.floor((size + w.top + w.bottom - w.kh) / w.sh) + 1;
+  const ceilMatters = w.ceil && (floor(input[0]) !== output[0] || floor(input[1]) !== output[1]);
+  if (!isSquare(w) || ceilMatters || (op.type === 'maxpool2d' && w.top > 0)) {
+    throw new UsageError('TRAIN_WINDOW', `the wasm training kernels take square windows with the same padding on every side (a maxpool none, in floor mode); this ${op.type} has ${JSON.stringify({ kernel: op.kernel, stride: op.stride, pad: op.pad ?? 0, ceil: w.ceil })}: train it with --backend reference`);
+  }
+  return { k: w.kh, s: w.sh, p: w.top };
+}

@@ -3,14 +3,16 @@
 // rounding once to float32 on store. No im2col, no blocking, no reuse of partial results: a
 // reader should be able to check each one against the formula by eye.
 import type { OpOf } from '../../graph/index.js';
+import { windowOf } from '../../graph/index.js';
 import type { Shape, Tensor } from '../../tensor.js';
 import { sizeOf, tensor } from '../../tensor.js';
 
-/** x [N, C, H, W], w [O, C/g, K, K], b [O] -> y [N, O, OH, OW]; y = b + Σ x·w over each group's C/g maps. */
+/** x [N, C, H, W], w [O, C/g, KH, KW], b [O] -> y [N, O, OH, OW]; y = b + Σ x·w over each group's C/g maps. */
 export function conv2d(op: OpOf<'conv2d'>, x: Tensor, w: Tensor, b: Tensor, outShape: Shape): Tensor {
   const [n, c, h, wd] = x.shape;
   const [, o, oh, ow] = outShape;
-  const { kernel: k, stride: s, pad: p, groups } = op;
+  const { kh, kw, sh, sw, top, left } = windowOf(op);
+  const { groups } = op;
   const cg = c / groups; // input maps per group
   const og = o / groups; // output maps per group
   const y = tensor(outShape);
@@ -21,13 +23,13 @@ export function conv2d(op: OpOf<'conv2d'>, x: Tensor, w: Tensor, b: Tensor, outS
         for (let ox = 0; ox < ow; ox++) {
           let acc = 0;
           for (let ci = 0; ci < cg; ci++) {
-            for (let ky = 0; ky < k; ky++) {
-              const iy = oy * s - p + ky;
+            for (let ky = 0; ky < kh; ky++) {
+              const iy = oy * sh - top + ky;
               if (iy < 0 || iy >= h) continue; // zero padding
-              for (let kx = 0; kx < k; kx++) {
-                const ix = ox * s - p + kx;
+              for (let kx = 0; kx < kw; kx++) {
+                const ix = ox * sw - left + kx;
                 if (ix < 0 || ix >= wd) continue;
-                acc += x.data[((ni * c + c0 + ci) * h + iy) * wd + ix] * w.data[((oc * cg + ci) * k + ky) * k + kx];
+                acc += x.data[((ni * c + c0 + ci) * h + iy) * wd + ix] * w.data[((oc * cg + ci) * kh + ky) * kw + kx];
               }
             }
           }
@@ -77,53 +79,68 @@ export function lrn(op: OpOf<'lrn'>, x: Tensor): Tensor {
   return y;
 }
 
-/** Slides a kernel x kernel window with `stride` (no padding) over every map, reducing each window. */
+/**
+ * Slides a window over every map and reduces the input values it covers; `rows` and `cols` give an
+ * output position's window as [start, end) on each axis, already clipped to the input.
+ */
 function pool2d(
   x: Tensor,
   outShape: Shape,
-  windowOf: (o: number, inSize: number, outSize: number) => [start: number, end: number],
-  reduce: (values: number[]) => number,
+  rows: (o: number) => [start: number, end: number],
+  cols: (o: number) => [start: number, end: number],
+  reduce: (values: number[], oy: number, ox: number) => number,
 ): Tensor {
   const [n, c, h, w] = x.shape;
   const [, , oh, ow] = outShape;
   const y = tensor(outShape);
   for (let m = 0; m < n * c; m++) {
     for (let oy = 0; oy < oh; oy++) {
-      const [y0, y1] = windowOf(oy, h, oh);
+      const [y0, y1] = rows(oy);
       for (let ox = 0; ox < ow; ox++) {
-        const [x0, x1] = windowOf(ox, w, ow);
+        const [x0, x1] = cols(ox);
         const values: number[] = [];
         for (let iy = y0; iy < y1; iy++) for (let ix = x0; ix < x1; ix++) values.push(x.data[(m * h + iy) * w + ix]);
-        y.data[(m * oh + oy) * ow + ox] = reduce(values);
+        y.data[(m * oh + oy) * ow + ox] = reduce(values, oy, ox);
       }
     }
   }
   return y;
 }
 
-const fixedWindow =
-  (kernel: number, stride: number) =>
-  (o: number): [number, number] => [o * stride, o * stride + kernel];
+/** Output o's window [o·stride − before, o·stride − before + kernel), clipped to [0, size) (padding holds no input). */
+const clipped =
+  (kernel: number, stride: number, before: number, size: number) =>
+  (o: number): [number, number] => [Math.max(0, o * stride - before), Math.min(size, o * stride - before + kernel)];
 const max = (v: number[]): number => Math.max(...v);
-const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 
-/** x [N, C, H, W] -> y [N, C, OH, OW]: the largest value in each window. */
+/** x [N, C, H, W] -> y [N, C, OH, OW]: the largest input value in each window (padding never wins). */
 export function maxpool2d(op: OpOf<'maxpool2d'>, x: Tensor, outShape: Shape): Tensor {
-  return pool2d(x, outShape, fixedWindow(op.kernel, op.stride), max);
+  const { kh, kw, sh, sw, top, left } = windowOf(op);
+  const [, , h, w] = x.shape;
+  return pool2d(x, outShape, clipped(kh, sh, top, h), clipped(kw, sw, left, w), max);
 }
 
-/** x [N, C, H, W] -> y [N, C, OH, OW]: the mean of each window. */
+/**
+ * x [N, C, H, W] -> y [N, C, OH, OW]: the mean of each window. The divisor is the number of input
+ * values in it, or with countIncludePad the window's size within the padded input (PyTorch's rule:
+ * a ceil-mode window's overhang past the padding is never counted).
+ */
 export function avgpool2d(op: OpOf<'avgpool2d'>, x: Tensor, outShape: Shape): Tensor {
-  return pool2d(x, outShape, fixedWindow(op.kernel, op.stride), mean);
+  const { kh, kw, sh, sw, top, left, bottom, right } = windowOf(op);
+  const [, , h, w] = x.shape;
+  const padded = (o: number, kernel: number, stride: number, before: number, after: number, size: number): number => Math.min(o * stride - before + kernel, size + after) - (o * stride - before);
+  return pool2d(x, outShape, clipped(kh, sh, top, h), clipped(kw, sw, left, w), (values, oy, ox) => {
+    const count = op.countIncludePad ? padded(oy, kh, sh, top, bottom, h) * padded(ox, kw, sw, left, right, w) : values.length;
+    return values.reduce((a, b) => a + b, 0) / count;
+  });
 }
 
 /** PyTorch's adaptive bins: output o of `out` averages input [floor(o·in/out), ceil((o+1)·in/out)). */
 export function adaptiveavgpool2d(x: Tensor, outShape: Shape): Tensor {
-  const bin = (o: number, inSize: number, outSize: number): [number, number] => [
-    Math.floor((o * inSize) / outSize),
-    Math.ceil(((o + 1) * inSize) / outSize),
-  ];
-  return pool2d(x, outShape, bin, mean);
+  const bin =
+    (inSize: number, outSize: number) =>
+    (o: number): [number, number] => [Math.floor((o * inSize) / outSize), Math.ceil(((o + 1) * inSize) / outSize)];
+  return pool2d(x, outShape, bin(x.shape[2], outShape[2]), bin(x.shape[3], outShape[3]), (v) => v.reduce((a, b) => a + b, 0) / v.length);
 }
 
 /** x [N, ...] -> y [N, F], same values in C order (shares the buffer: tensors are not mutated). */

@@ -4,7 +4,8 @@
 // filters; conv-plan.ts says which conv gets which); the scratch and the activation arena are sized
 // per batch size, the arena from tensor lifetimes (plan.ts), and the memory grows to fit.
 import { BackendError, UsageError } from '../../errors.js';
-import type { Graph, GraphNode } from '../../graph/index.js';
+import type { Graph, GraphNode, Window } from '../../graph/index.js';
+import { windowOf } from '../../graph/index.js';
 import type { Tensor } from '../../tensor.js';
 import { copyFloats, sizeOf, tensor } from '../../tensor.js';
 import type { Backend, Executor, Handle, MemoryReport } from '../backend.js';
@@ -110,7 +111,7 @@ class WasmExecutor implements Executor<WasmTensor> {
         convs.set(node.name, plan);
         floats = plan.winograd
           ? winogradFloats(plan.op, plan.c, mr) + op.out
-          : op.groups * Math.ceil(op.out / op.groups / mr) * mr * ((plan.c / op.groups) * op.kernel * op.kernel + 1);
+          : op.groups * Math.ceil(op.out / op.groups / mr) * mr * ((plan.c / op.groups) * plan.window.kh * plan.window.kw + 1);
       } else if (op.type === 'linear') {
         floats = Math.ceil(op.out / NR) * NR * (node.inputShapes[0][0] + 1);
       } else continue;
@@ -183,16 +184,18 @@ class WasmExecutor implements Executor<WasmTensor> {
         let work = scratch;
         if (conv.spaceToDepth) {
           const [c0, h0, w0] = node.inputShapes[0];
-          this.pool.run('spaceToDepth', [x.offset, scratch, n, c0, h0, w0, conv.spaceToDepth.stride, conv.spaceToDepth.pad, h, w]);
+          const { stride, top, left } = conv.spaceToDepth;
+          this.pool.run('spaceToDepth', [x.offset, scratch, n, c0, h0, w0, stride, top, left, h, w]);
           input = scratch;
           work = scratch + align(n * c * h * w * 4);
         }
-        const { kernel, stride, pad, groups } = conv.op;
+        const { groups } = conv.op;
+        const { kh, kw, sh, sw, top, left } = conv.window;
         if (conv.winograd) {
           const bias = weights + winogradFloats(conv.op, c, this.kernels.panelRows()) * 4;
-          this.pool.run('winograd', [input, weights, bias, y, work, this.edges, n, c, h, w, o, kernel, pad, groups, oh, ow, relu]);
+          this.pool.run('winograd', [input, weights, bias, y, work, this.edges, n, c, h, w, o, kh, top, left, groups, oh, ow, relu]);
         } else {
-          this.pool.run('conv2d', [input, weights, y, work, this.edges, n, c, h, w, o, kernel, stride, pad, groups, oh, ow, relu]);
+          this.pool.run('conv2d', [input, weights, y, work, this.edges, n, c, h, w, o, kh, kw, sh, sw, top, left, padded(conv.window) ? 1 : 0, groups, oh, ow, relu]);
         }
         return out;
       }
@@ -207,14 +210,25 @@ class WasmExecutor implements Executor<WasmTensor> {
       }
       case 'maxpool2d': {
         const [c, h, w] = node.inputShapes[0];
-        this.pool.run('maxpool', [x.offset, y, scratch, n * c, h, w, op.kernel, op.stride, node.shape[1], node.shape[2]]);
+        const [oh, ow] = [node.shape[1], node.shape[2]];
+        const win = windowOf(op);
+        if (!padded(win) && !win.ceil) {
+          this.pool.run('maxpool', [x.offset, y, scratch, n * c, h, w, win.kh, win.kw, win.sh, win.sw, oh, ow]);
+          return out;
+        }
+        // padding and ceil-mode overhang never win: the maps padded with -∞ to the windows' reach
+        const [hp, wp] = [(oh - 1) * win.sh + win.kh, (ow - 1) * win.sw + win.kw];
+        const rows = scratch + align(n * c * hp * wp * 4);
+        this.pool.run('padPlanes', [x.offset, scratch, n * c, h, w, win.top, win.left, hp, wp, -Infinity]);
+        this.pool.run('maxpool', [scratch, y, rows, n * c, hp, wp, win.kh, win.kw, win.sh, win.sw, oh, ow]);
         return out;
       }
       case 'avgpool2d':
       case 'adaptiveavgpool2d': {
         const [c, h, w] = node.inputShapes[0];
-        const [kernel, stride, adaptive] = op.type === 'avgpool2d' ? [op.kernel, op.stride, 0] : [0, 0, 1];
-        this.pool.run('avgpool', [x.offset, y, n * c, h, w, node.shape[1], node.shape[2], kernel, stride, adaptive]);
+        const win = op.type === 'avgpool2d' ? windowOf(op) : undefined;
+        const window = win ? [win.kh, win.kw, win.sh, win.sw, win.top, win.left, win.bottom, win.right, op.type === 'avgpool2d' && op.countIncludePad ? 1 : 0, 0] : [0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        this.pool.run('avgpool', [x.offset, y, n * c, h, w, node.shape[1], node.shape[2], ...window]);
         return out;
       }
       case 'flatten':
@@ -289,15 +303,23 @@ class WasmExecutor implements Executor<WasmTensor> {
     for (const node of this.graph.nodes) {
       if (node.op.type === 'conv2d') {
         // [space-to-depth copy of the input, when the plan has one][one work area per thread]
-        const { c, h, w, op, winograd, spaceToDepth } = this.convs.get(node.name)!;
-        const { groups, kernel, pad, out } = op;
+        const { c, h, w, op, window: win, winograd, spaceToDepth } = this.convs.get(node.name)!;
+        const { groups, out } = op;
+        const [oh, ow] = [node.shape[1], node.shape[2]];
         const perThread = winograd
-          ? this.kernels.winogradScratchFloats(c / groups, out / groups, node.shape[1], node.shape[2], kernel)
-          : this.kernels.convScratchFloats(c / groups, h, w, kernel, pad);
+          ? this.kernels.winogradScratchFloats(c / groups, out / groups, oh, ow, win.kh)
+          : this.kernels.convScratchFloats(c / groups, (oh - 1) * win.sh + win.kh, (ow - 1) * win.sw + win.kw, win.kh, win.kw, padded(win) ? 1 : 0);
         const copy = spaceToDepth ? align(batch * c * h * w * 4) / 4 : 0;
         scratchFloats = Math.max(scratchFloats, copy + this.pool.threads * perThread);
       }
-      if (node.op.type === 'maxpool2d') scratchFloats = Math.max(scratchFloats, this.pool.threads * node.inputShapes[0][2]);
+      if (node.op.type === 'maxpool2d') {
+        // [the maps padded with -∞, when the op pads][one row of column maxima per thread]
+        const win = windowOf(node.op);
+        const [c, , w] = node.inputShapes[0];
+        const [oh, ow] = [node.shape[1], node.shape[2]];
+        const copy = padded(win) || win.ceil ? align(batch * c * ((oh - 1) * win.sh + win.kh) * ((ow - 1) * win.sw + win.kw) * 4) / 4 : 0;
+        scratchFloats = Math.max(scratchFloats, copy + this.pool.threads * (copy ? (ow - 1) * win.sw + win.kw : w));
+      }
       if (node.op.type === 'linear' && batch > 1) scratchFloats = Math.max(scratchFloats, this.kernels.packedRowsFloats(batch, node.inputShapes[0][0]));
     }
     const scratchBytes = align(scratchFloats * 4);
@@ -308,6 +330,9 @@ class WasmExecutor implements Executor<WasmTensor> {
     return this.plan;
   }
 }
+
+/** Whether a window has any padding. */
+const padded = (w: Window): boolean => w.top + w.left + w.bottom + w.right > 0;
 
 function grow(memory: WebAssembly.Memory, bytes: number): void {
   const have = memory.buffer.byteLength;

@@ -7,7 +7,7 @@ export const WASM_BUILDS = ['simd128', 'relaxed'] as const;
 export type WasmBuild = (typeof WASM_BUILDS)[number];
 
 /** The kernel ABI the host is written against (assembly/index.ts abiVersion). */
-const ABI_VERSION = 6;
+const ABI_VERSION = 7;
 
 /** The exports of assembly/index.ts; pointers are byte offsets, booleans 0 or 1. */
 export interface Kernels {
@@ -15,7 +15,7 @@ export interface Kernels {
   panelRows(): number;
   heapBase(): number;
   edgeBytes(): number;
-  convScratchFloats(cg: number, h: number, w: number, kernel: number, pad: number): number;
+  convScratchFloats(cg: number, hp: number, wp: number, kh: number, kw: number, padded: number): number;
   winogradScratchFloats(cg: number, og: number, oh: number, ow: number, r: number): number;
   packedRowsFloats(n: number, k: number): number;
   packRows(x: number, dst: number, n: number, k: number): void;
@@ -24,7 +24,7 @@ export interface Kernels {
 }
 
 /** Kernels that split their work over threads: called with (...args, part, parts). */
-export const PARALLEL_KERNELS = ['conv2d', 'winograd', 'spaceToDepth', 'linearGemm', 'linearGemv', 'lrn', 'maxpool', 'avgpool', 'relu', 'lrnBackward', 'maxpoolBackward', 'sgemmPack', 'sgemmTiles', 'im2colImages', 'col2imImages'] as const;
+export const PARALLEL_KERNELS = ['conv2d', 'winograd', 'spaceToDepth', 'padPlanes', 'linearGemm', 'linearGemv', 'lrn', 'maxpool', 'avgpool', 'relu', 'lrnBackward', 'maxpoolBackward', 'sgemmPack', 'sgemmTiles', 'im2colImages', 'col2imImages'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 const compiled = new Map<WasmBuild, Promise<WebAssembly.Module>>();

@@ -7,6 +7,7 @@
 // so that Aᵀ[(G g) ⊙ (Bᵀ d)] is the correlation of d with g (checked in test/wasm.test.ts).
 // Small points keep the float32 error near that of a direct convolution.
 import type { OpOf } from '../../graph/index.js';
+import { windowOf } from '../../graph/index.js';
 import type { Tensor } from '../../tensor.js';
 
 const M = 2; // outputs per tile side
@@ -19,9 +20,10 @@ export interface WinogradMatrices {
   readonly g: number[][];
 }
 
-/** Stride-1 3x3 and 5x5 convs go through Winograd F(2x2, r x r). */
+/** Stride-1 3x3 and 5x5 convs (any padding) go through Winograd F(2x2, r x r). */
 export function usesWinograd(op: OpOf<'conv2d'>): boolean {
-  return op.stride === 1 && op.kernel in POINTS;
+  const w = windowOf(op);
+  return w.sh === 1 && w.sw === 1 && w.kh === w.kw && w.kh in POINTS;
 }
 
 /** Coefficients, lowest power first, of Π (x - root). */
@@ -46,14 +48,14 @@ export function winogradMatrices(r: number): WinogradMatrices {
 
 /** Floats packWinograd writes: per group, t² matrices of ceil(og / mr) A panels [cg x mr]. */
 export function winogradFloats(op: OpOf<'conv2d'>, cin: number, mr: number): number {
-  const t = M + op.kernel - 1;
+  const t = M + windowOf(op).kh - 1;
   return op.groups * t * t * Math.ceil(op.out / op.groups / mr) * mr * (cin / op.groups);
 }
 
 /** U[ξν][o][c] = (G g Gᵀ)[ξ][ν] for every filter g = w[o][c], packed as assembly/winograd.ts reads it. */
 export function packWinograd(op: OpOf<'conv2d'>, w: Tensor, mr: number, out: Float32Array): void {
-  const { g, t } = winogradMatrices(op.kernel);
-  const r = op.kernel;
+  const r = windowOf(op).kh;
+  const { g, t } = winogradMatrices(r);
   const [o, cg] = w.shape;
   const og = o / op.groups;
   const panelsO = Math.ceil(og / mr);

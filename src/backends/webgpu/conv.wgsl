@@ -12,7 +12,9 @@
 struct Params {
   c: u32, h: u32, w: u32,           // input maps
   o: u32, oh: u32, ow: u32,         // output maps
-  kernel: u32, stride: u32, pad: u32,
+  kh: u32, kw: u32,                 // the window: kernel, stride, zero padding before each axis
+  sh: u32, sw: u32,
+  top: u32, left: u32,
   groups: u32, relu: u32,
 }
 
@@ -31,7 +33,7 @@ var<workgroup> tileX: array<vec4<f32>, 256>; // [k][16 groups of 4 pixels]
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let cg = params.c / params.groups;
   let og = params.o / params.groups;
-  let kk = params.kernel * params.kernel;
+  let kk = params.kh * params.kw;
   let kTotal = cg * kk;
   let pTotal = params.oh * params.ow;
   let image = wg.z / params.groups;
@@ -63,8 +65,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       if (k < kTotal && p < pTotal) {
         let ci = k / kk;
         let r = k % kk;
-        let iy = i32((p / params.ow) * params.stride + r / params.kernel) - i32(params.pad);
-        let ix = i32((p % params.ow) * params.stride + r % params.kernel) - i32(params.pad);
+        let iy = i32((p / params.ow) * params.sh + r / params.kw) - i32(params.top);
+        let ix = i32((p % params.ow) * params.sw + r % params.kw) - i32(params.left);
         if (iy >= 0 && iy < i32(params.h) && ix >= 0 && ix < i32(params.w)) {
           v = x[xBase + (ci * params.h + u32(iy)) * params.w + u32(ix)];
         }

@@ -9,6 +9,7 @@
 // binding is kept in several buffers of whole rows.
 import { BackendError } from '../../errors.js';
 import type { Graph, GraphNode } from '../../graph/index.js';
+import { windowOf } from '../../graph/index.js';
 import type { Tensor } from '../../tensor.js';
 import { sizeOf, tensor } from '../../tensor.js';
 import type { Backend, Executor, Handle, MemoryReport } from '../backend.js';
@@ -325,7 +326,8 @@ class WebGpuExecutor implements Executor<GpuTensor> {
         const [o, oh, ow] = node.shape;
         const pipeline = await this.pipeline('conv', 'main');
         const { chunks, bias } = this.weights.get(node.name)!;
-        const params = this.uniform([u(c), u(h), u(w), u(o), u(oh), u(ow), u(op.kernel), u(op.stride), u(op.pad), u(op.groups), u(relu ? 1 : 0)]);
+        const win = windowOf(op);
+        const params = this.uniform([u(c), u(h), u(w), u(o), u(oh), u(ow), u(win.kh), u(win.kw), u(win.sh), u(win.sw), u(win.top), u(win.left), u(op.groups), u(relu ? 1 : 0)]);
         made = { pipeline, groups: [group(pipeline, [params, x, chunks[0].buffer, bias, y])], workgroups: [[Math.ceil((oh * ow) / 64), Math.ceil(o / op.groups / 64), n * op.groups]] };
         break;
       }
@@ -350,10 +352,12 @@ class WebGpuExecutor implements Executor<GpuTensor> {
         const [, oh, ow] = node.shape.length === 3 ? node.shape : [0, 1, 1];
         const entry = op.type === 'maxpool2d' ? 'maxpool' : op.type === 'relu' || op.type === 'lrn' ? op.type : 'avgpool';
         const pipeline = await this.pipeline('maps', entry);
-        const pool = op.type === 'maxpool2d' || op.type === 'avgpool2d' ? op : { kernel: 0, stride: 0 };
+        const win = op.type === 'maxpool2d' || op.type === 'avgpool2d' ? windowOf(op) : undefined;
         const lrn = op.type === 'lrn' ? op : undefined;
         const params = this.uniform([
-          u(count), u(c), u(h), u(w), u(oh), u(ow), u(pool.kernel), u(pool.stride), u(op.type === 'adaptiveavgpool2d' ? 1 : 0),
+          u(count), u(c), u(h), u(w), u(oh), u(ow),
+          u(win?.kh ?? 0), u(win?.kw ?? 0), u(win?.sh ?? 0), u(win?.sw ?? 0), u(win?.top ?? 0), u(win?.left ?? 0), u(win?.bottom ?? 0), u(win?.right ?? 0),
+          u(op.type === 'avgpool2d' && op.countIncludePad ? 1 : 0), u(op.type === 'adaptiveavgpool2d' ? 1 : 0),
           u(lrn?.size ?? 0), u(lrn?.groups ?? 1), f(lrn ? (lrn.alphaOverSize ? lrn.alpha / lrn.size : lrn.alpha) : 0), f(lrn?.beta ?? 0), f(lrn?.k ?? 0),
         ]);
         made = { pipeline, groups: [group(pipeline, [params, x, y])], workgroups: [spread(count)] };

@@ -1,15 +1,27 @@
 // The per-element ops, one invocation per output value, 256 per workgroup (dispatched over x and,
 // past 65535 workgroups, y): ReLU; LRN across channels (both alpha forms, groups); max-pool; and
 // average pools, fixed or adaptive. Each reads a handful of inputs, so there is nothing to tile.
+// A pool's window is clipped to the map: padding holds no input (it never wins a max, and counts
+// in a mean only with countIncludePad, up to the padded map's edge, as PyTorch counts it).
 
 struct Params {
   count: u32,                        // output values
   c: u32, h: u32, w: u32,            // input maps (per image)
   oh: u32, ow: u32,
-  kernel: u32, stride: u32,          // pools
-  adaptive: u32,
+  kh: u32, kw: u32, sh: u32, sw: u32, // pools: the window
+  top: u32, left: u32, bottom: u32, right: u32,
+  countIncludePad: u32, adaptive: u32,
   size: u32, groups: u32,            // LRN
   scale: f32, beta: f32, k: f32,
+}
+
+// Output o's window on an axis: [o·stride − before, + kernel) clipped to [0, size), and its extent in the padded map.
+struct Span { lo: u32, hi: u32, padded: u32 }
+
+fn span(o: u32, kernel: u32, stride: u32, before: u32, after: u32, size: u32) -> Span {
+  let start = i32(o * stride) - i32(before);
+  let end = min(start + i32(kernel), i32(size + after));
+  return Span(u32(max(start, 0)), u32(min(end, i32(size))), u32(end - start));
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -57,11 +69,12 @@ fn maxpool(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
   let ox = i % params.ow;
   let oy = (i / params.ow) % params.oh;
   let map = i / (params.ow * params.oh);
-  let base = map * params.h * params.w + oy * params.stride * params.w + ox * params.stride;
-  var best = x[base];
-  for (var ky = 0u; ky < params.kernel; ky = ky + 1u) {
-    for (var kx = 0u; kx < params.kernel; kx = kx + 1u) {
-      let v = x[base + ky * params.w + kx];
+  let ys = span(oy, params.kh, params.sh, params.top, params.bottom, params.h);
+  let xs = span(ox, params.kw, params.sw, params.left, params.right, params.w);
+  var best = x[(map * params.h + ys.lo) * params.w + xs.lo];
+  for (var iy = ys.lo; iy < ys.hi; iy = iy + 1u) {
+    for (var ix = xs.lo; ix < xs.hi; ix = ix + 1u) {
+      let v = x[(map * params.h + iy) * params.w + ix];
       best = select(max(best, v), v, v != v); // NaN wins, as Math.max
       if (best != best) { break; }
     }
@@ -69,7 +82,7 @@ fn maxpool(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
   y[i] = best;
 }
 
-// Fixed windows [o·stride, o·stride + kernel) or PyTorch's adaptive bins [⌊o·in/out⌋, ⌈(o+1)·in/out⌉)
+// Fixed windows (clipped, as above) or PyTorch's adaptive bins [⌊o·in/out⌋, ⌈(o+1)·in/out⌉)
 @compute @workgroup_size(256)
 fn avgpool(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let i = index(wg, lid);
@@ -77,19 +90,17 @@ fn avgpool(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l
   let ox = i % params.ow;
   let oy = (i / params.ow) % params.oh;
   let map = i / (params.ow * params.oh);
-  var y0 = oy * params.stride;
-  var y1 = y0 + params.kernel;
-  var x0 = ox * params.stride;
-  var x1 = x0 + params.kernel;
+  var ys = span(oy, params.kh, params.sh, params.top, params.bottom, params.h);
+  var xs = span(ox, params.kw, params.sw, params.left, params.right, params.w);
   if (params.adaptive != 0u) {
-    y0 = (oy * params.h) / params.oh;
-    y1 = ((oy + 1u) * params.h + params.oh - 1u) / params.oh;
-    x0 = (ox * params.w) / params.ow;
-    x1 = ((ox + 1u) * params.w + params.ow - 1u) / params.ow;
+    ys = Span((oy * params.h) / params.oh, ((oy + 1u) * params.h + params.oh - 1u) / params.oh, 0u);
+    xs = Span((ox * params.w) / params.ow, ((ox + 1u) * params.w + params.ow - 1u) / params.ow, 0u);
   }
   var sum = 0.0;
-  for (var iy = y0; iy < y1; iy = iy + 1u) {
-    for (var ix = x0; ix < x1; ix = ix + 1u) { sum = sum + x[(map * params.h + iy) * params.w + ix]; }
+  for (var iy = ys.lo; iy < ys.hi; iy = iy + 1u) {
+    for (var ix = xs.lo; ix < xs.hi; ix = ix + 1u) { sum = sum + x[(map * params.h + iy) * params.w + ix]; }
   }
-  y[i] = sum / f32((y1 - y0) * (x1 - x0));
+  var count = (ys.hi - ys.lo) * (xs.hi - xs.lo);
+  if (params.countIncludePad != 0u) { count = ys.padded * xs.padded; }
+  y[i] = sum / f32(count);
 }
