@@ -58,6 +58,10 @@ export class DatasetError extends AlexnetError {
 export class CheckpointError extends AlexnetError {
   override readonly name = 'CheckpointError';
 }
+/** A training run that cannot go on: its loss or weights stopped being finite. */
+export class TrainingError extends AlexnetError {
+  override readonly name = 'TrainingError';
+}
 /** A pickle that uses an opcode, global or call a weights file has no business with, or breaks the format. */
 export class PickleError extends AlexnetError {
   override readonly name = 'PickleError';

@@ -447,19 +447,59 @@ describe('broken and hostile files', () => {
     expect([pngRead, jpegDecode].map((spy) => spy.mock.calls.length)).toEqual([1, 4]);
   });
 
-  it('keeps jpeg-js within the same limits when a file holds more frames than its first', () => {
+  it('refuses a JPEG whose frame its coded data cannot hold, or with a second frame, before jpeg-js allocates', () => {
+    const jpegDecode = vi.spyOn(jpeg, 'decode');
     const sof = jpg.indexOf(Buffer.from([0xff, 0xc0]));
     const frame = Buffer.from(jpg.subarray(sof, sof + 2 + jpg.readUInt16BE(sof + 2)));
     const withFrames = (first: Buffer, more: Buffer, count: number): Buffer => Buffer.concat([jpg.subarray(0, sof), first, ...new Array<Buffer>(count).fill(more), jpg.subarray(sof + frame.length)]);
-    // a second frame larger than maxPixels: jpeg-js's megapixel limit
     const big = Buffer.from(frame);
     big.writeUInt16BE(1000, 5);
     big.writeUInt16BE(1000, 7);
-    expect(() => decodeImage(withFrames(frame, big, 1), { maxPixels: 256 })).toThrow(/maxResolutionInMP/);
-    expect(codeOf(() => decodeImage(withFrames(frame, big, 1), { maxPixels: 256 }))).toBe('TOO_LARGE');
-    // frames within maxPixels, but four of them: more memory than one frame of maxPixels needs
-    expect(() => decodeImage(withFrames(big, big, 3), { maxPixels: 10 ** 6 })).toThrow(/maxMemoryUsageInMB/);
-    expect(codeOf(() => decodeImage(withFrames(big, big, 3), { maxPixels: 10 ** 6 }))).toBe('TOO_LARGE');
+    // a 16x16 image's few coded bytes claimed for 1000x1000: 3 x 125^2 blocks need at least that many bits
+    const error = errorOf(() => decodeImage(withFrames(big, big, 0), { source: 'huge.jpg' }));
+    expect(error.code).toBe('CORRUPT');
+    expect(error.message).toMatch(/^huge\.jpg: not a valid JPEG \(its \d+ bytes of coded data cannot hold the 46875 blocks of a 1000x1000 image/);
+    // a second frame, small or large: jpeg-js would allocate for each
+    for (const more of [frame, big]) expect(() => decodeImage(withFrames(frame, more, 1))).toThrow(/a second frame header \(SOF\) at byte \d+; a JPEG image has one/);
+    expect(jpegDecode).not.toHaveBeenCalled();
+  });
+
+  it('refuses a PNG whose chunks break the specification\'s layout, before anything is inflated', () => {
+    const pngRead = vi.spyOn(PNG.sync, 'read');
+    const base = handPng(2, 2, 8, 0, [[1, 2], [3, 4]]);
+    const at = (type: string): number => base.indexOf(type) - 4;
+    const chunkOf = (type: string): Buffer => base.subarray(at(type), at(type) + 12 + base.readUInt32BE(at(type)));
+    const [ihdr, idat, iend] = [chunkOf('IHDR'), chunkOf('IDAT'), chunkOf('IEND')];
+    const sig = base.subarray(0, 8);
+    // pngjs takes the last IHDR: a second one claiming 30000x30000 would skip the size check on the first
+    const huge = Buffer.from(ihdr.subarray(8, 8 + 13));
+    huge.writeUInt32BE(30000, 0);
+    huge.writeUInt32BE(30000, 4);
+    const palette = chunk('PLTE', Uint8Array.of(0, 0, 0));
+    const cases: [string, Buffer, RegExp][] = [
+      ['a second IHDR', Buffer.concat([sig, ihdr, chunk('IHDR', huge), idat, iend]), /a second IHDR chunk at byte 33/],
+      ['IDATs apart', Buffer.concat([sig, ihdr, idat, chunk('tEXt', Buffer.from('a\0b')), chunk('IDAT', new Uint8Array()), iend]), /IDAT chunks are not consecutive/],
+      ['no IDAT', Buffer.concat([sig, ihdr, iend]), /no IDAT chunk/],
+      ['a palette in a grey image', Buffer.concat([sig, ihdr, palette, idat, iend]), /a PLTE chunk in a grey image/],
+      ['an unknown critical chunk', Buffer.concat([sig, ihdr, chunk('ABCD', new Uint8Array(4)), idat, iend]), /a critical chunk 'ABCD' at byte 33 that PNG does not define/],
+      ['IEND with data', Buffer.concat([sig, ihdr, idat, chunk('IEND', new Uint8Array(1))]), /IEND chunk has 1 bytes of data/],
+    ];
+    for (const [what, file, message] of cases) {
+      const error = errorOf(() => decodeImage(file, { source: 'x.png' }));
+      expect([what, error.code], error.message).toEqual([what, 'CORRUPT']);
+      expect(error.message, what).toMatch(message);
+    }
+    // a palette image needs its PLTE before the data, with no more entries than its depth indexes
+    const indexed = handPng(2, 1, 1, 3, [[0, 1]], { extra: [chunk('PLTE', Uint8Array.of(0, 0, 0, 255, 255, 255))] });
+    expect(decodeImage(indexed).data[1]).toBe(255);
+    expect(() => decodeImage(handPng(2, 1, 1, 3, [[0, 1]]))).toThrow(/a palette image without a PLTE chunk/);
+    expect(() => decodeImage(handPng(2, 1, 1, 3, [[0, 1]], { extra: [chunk('PLTE', new Uint8Array(9))] }))).toThrow(/PLTE chunk of 9 bytes is not 1 to 2 RGB entries/);
+    // 8000x8000 RGBA is 256 MB inflated, more than 100 bytes of deflate can make (at most 1032:1)
+    const claim = handPng(8000, 1, 8, 6, [Array.from({ length: 32000 }, () => 0)]);
+    claim.writeUInt32BE(8000, 20);
+    claim.writeUInt32BE(crc32(claim.subarray(12, 29)), 29);
+    expect(() => decodeImage(claim, { maxPixels: 2 ** 26 })).toThrow(/its \d+ bytes of image data cannot hold the 256008000 bytes a 8000x8000 image inflates to/);
+    expect(pngRead).toHaveBeenCalledTimes(1); // only the good palette image
   });
 
   it('refuses an interlaced PNG whose data inflates far past what its header allows', () => {

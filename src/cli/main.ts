@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `alexnet` command. Errors a user can cause print as "alexnet: <Name> [CODE]: message" on
-// stderr and exit 1; anything else is a bug and prints its stack.
+// stderr and exit 1; anything else is a bug and says so.
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
@@ -46,10 +46,21 @@ const program = new Command('alexnet')
   .addCommand(stepCommand())
   .addCommand(convertCommand());
 
+/** One line for the user: our errors by name and code, the system's (a full disk, a permission) by errno; a bug says so, with its stack only under ALEXNET_DEBUG. */
+/** Messages quote what they read (a JSON parser's excerpt can hold newlines): one line, always. */
+const oneLine = (message: string): string => message.replace(/\s*[\r\n]+\s*/g, ' ');
+
+function describe(e: unknown): string {
+  if (e instanceof AlexnetError) return `${e.name} [${e.code}]: ${oneLine(e.message)}`;
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.syscall === 'string' && typeof err.code === 'string') return `SystemError [${err.code}]: ${oneLine(err.message)}`;
+  const detail = process.env.ALEXNET_DEBUG ? `\n${err?.stack ?? String(e)}` : ' (set ALEXNET_DEBUG=1 for its stack)';
+  return `internal error, a bug in alexnet: ${err?.name ?? 'Error'}: ${oneLine(err?.message ?? String(e))}${detail}`;
+}
+
 try {
   await program.parseAsync();
 } catch (e) {
-  if (e instanceof AlexnetError) process.stderr.write(`alexnet: ${e.name} [${e.code}]: ${e.message}\n`);
-  else process.stderr.write(`alexnet: internal error: ${(e as Error).stack ?? String(e)}\n`);
+  process.stderr.write(`alexnet: ${describe(e)}\n`);
   process.exitCode = 1;
 }

@@ -1,27 +1,28 @@
 // `alexnet train`: the paper's recipe on a dataset, with checkpoints a killed run resumes from.
 import { Command, Option } from 'commander';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import type { z } from 'zod';
 import os from 'node:os';
 import path from 'node:path';
 import { isGreyDataset, openDataset, resolveDataset } from '../data/datasets.js';
 import type { Dataset, DatasetSpec } from '../data/datasets.js';
 import { FASHION_MNIST_DOMAIN } from '../data/domain.js';
-import type { PipelineSpec, TestCrops } from '../data/pipeline.js';
+import type { PipelineSpec } from '../data/pipeline.js';
 import { computeStats, readStats, writeStats } from '../data/stats.js';
-import { CheckpointError, UsageError } from '../errors.js';
-import { writeFileAtomic, writeSafetensors } from '../io/index.js';
+import { UsageError } from '../errors.js';
+import { writeSafetensors } from '../io/index.js';
 import { describedWeights } from '../model-file.js';
 import { PREPROCESSING } from '../models/index.js';
 import { partition } from '../partition/index.js';
 import { paperInit } from '../train/index.js';
 import type { TrainKernels } from '../train/kernels.js';
 import { referenceTrainKernels, wasmTrainKernels } from '../train/kernels.js';
-import { loadCheckpoint, trainLoop } from '../train/loop.js';
+import { trainLoop } from '../train/loop.js';
 import type { EpochProgress } from '../train/loop.js';
 import type { Params } from '../train/network.js';
 import { TrainingNetwork } from '../train/network.js';
 import { PartitionedTrainingNetwork } from '../train/partitioned.js';
+import { checkNewRunDir, CONFIG, describeIssues, readRunConfig, readRunState, TRAIN_CONFIG } from '../train/run-folder.js';
+import type { TrainConfig } from '../train/run-folder.js';
 import type { Schedule } from '../train/schedule.js';
 import { startSchedule } from '../train/schedule.js';
 import { zeroVelocity } from '../train/sgd.js';
@@ -29,30 +30,7 @@ import { addModelOptions, buildModel, devicesOption, modelConfig, positiveInt, p
 import { ProgressBar } from './progress.js';
 import type { ModelOptions } from './options.js';
 
-interface TrainOptions extends Partial<ModelOptions> {
-  data: string;
-  limit?: number;
-  valLimit?: number;
-  epochs: number;
-  batch: number;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-  schedule: 'plateau' | 'step';
-  patience: number;
-  threshold: number;
-  stepEpochs: number;
-  init?: 'paper' | 'fan-in';
-  pcaStd: number;
-  valTta: TestCrops;
-  backend: 'reference' | 'wasm';
-  workers: number;
-  devices: number;
-  threads?: number;
-  seed: number;
-  out?: string;
-  resume?: string;
-}
+type TrainOptions = TrainConfig & { out?: string; resume?: string };
 
 const nonNegative = (v: string): number => {
   const n = Number(v);
@@ -87,29 +65,42 @@ export function trainCommand(): Command {
     .action(train);
 }
 
+/** --weight-decay for weightDecay: how a config key is spelt as a flag */
+const flag = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Options in the ranges a run folder may hold (`schema`), else a UsageError naming the flag. */
+function checkedOptions<S extends z.ZodType>(schema: S, options: object): z.infer<S> {
+  const { out: _out, resume: _resume, ...config } = options as { out?: string; resume?: string };
+  const parsed = schema.safeParse(config);
+  if (!parsed.success) throw new UsageError('ARG', describeIssues(parsed.error, config, flag));
+  return parsed.data;
+}
+
 async function train(cli: TrainOptions, command: Command): Promise<void> {
   const runDir = cli.resume ?? cli.out;
   if (!runDir) throw new UsageError('NO_OUT', 'train needs --out RUN_DIR (or --resume RUN_DIR)');
-  const configFile = path.join(runDir, 'config.json');
-  let o = cli;
+  let given: Partial<TrainConfig> & { data: string };
   if (cli.resume) {
-    if (!existsSync(configFile)) throw new CheckpointError('NO_RUN', `--resume ${runDir}: no config.json there; is it a run folder?`);
-    const saved = JSON.parse(await readFile(configFile, 'utf8')) as TrainOptions;
+    const saved = await readRunConfig(runDir);
     // the saved options, except --epochs when given: a resumed run may be taken further
-    o = { ...saved, epochs: command.getOptionValueSource('epochs') === 'cli' ? cli.epochs : saved.epochs, resume: cli.resume };
-  } else if (existsSync(configFile)) {
-    throw new UsageError('RUN_EXISTS', `--out ${runDir} already holds a run; use --resume ${runDir} to continue it, or another folder`);
+    given = checkedOptions(TRAIN_CONFIG, { ...saved, epochs: command.getOptionValueSource('epochs') === 'cli' ? cli.epochs : saved.epochs });
+  } else {
+    given = checkedOptions(TRAIN_CONFIG.partial({ arch: true }), cli); // --arch may come from the data
+    await checkNewRunDir(runDir);
   }
-  const trainAll = await openDataset(resolveDataset(o.data, 'train'));
-  const valAll = await openDataset(resolveDataset(o.data, 'test'));
-  if (!cli.resume) o = { ...o, ...(await optionsFromData(o, trainAll)) };
+  const trainAll = await openDataset(resolveDataset(given.data, 'train'));
+  const valAll = await openDataset(resolveDataset(given.data, 'test'));
+  const o: TrainConfig = cli.resume ? (given as TrainConfig) : checkedOptions(TRAIN_CONFIG, { ...given, ...(await optionsFromData(given, trainAll)) });
   const limit = o.limit && Math.min(o.limit, trainAll.length);
   const valLimit = o.valLimit ?? (limit ? Math.max(1, Math.round((limit * valAll.length) / trainAll.length)) : undefined);
   const trainSpec: DatasetSpec = { ...trainAll.spec, ...(limit && { limit }) };
   const valSpec: DatasetSpec = { ...valAll.spec, ...(valLimit && { limit: valLimit }) };
-  const model: ModelOptions = { ...o, arch: o.arch! };
+  const model: ModelOptions = o;
   const graph = buildModel(model);
-  const devices = o.devices ?? 1; // run folders from before --devices saved none
+  // weights, velocity, gradients and the optimiser's copies: four float32s a parameter at least
+  const bytes = 16 * graph.paramCount();
+  if (bytes > os.totalmem() / 2) throw new UsageError('TOO_LARGE', `this model has ${graph.paramCount().toLocaleString('en-US')} parameters: training needs over ${(bytes / 2 ** 30).toFixed(1)} GiB, more than half of this machine's memory (check --width and --size)`);
+  const { devices } = o;
   const split = devices > 1 ? partition(graph, { devices }) : undefined;
   const [channels] = graph.input.shape;
   if (channels !== 1 && channels !== 3) throw new UsageError('CHANNELS', `images have 1 or 3 channels; this model takes ${channels}`);
@@ -118,17 +109,22 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
   const p = PREPROCESSING[model.arch];
   const crop = graph.input.shape[1];
   const preprocessing = { ...p, crop, resize: crop === p.crop ? p.resize : Math.round((crop * p.resize) / p.crop) };
-  await mkdir(runDir, { recursive: true });
-  const statsFile = path.join(runDir, 'stats.safetensors');
-  if (!existsSync(statsFile)) {
-    process.stderr.write(`computing the training set's mean image and pixel PCA (${preprocessing.resize}x${preprocessing.resize})...\n`);
-    await writeFileAtomic(statsFile, writeStats(await computeStats(await openDataset(trainSpec), preprocessing.resize, channels), trainSpec.dir));
+  // everything a resumed run has done, checked before anything runs
+  const run = cli.resume ? await readRunState(runDir, graph, o, { classes, channels, resize: preprocessing.resize }) : { history: [] };
+  if ((run.checkpoint?.epoch ?? 0) >= o.epochs) {
+    process.stdout.write(`${runDir} has completed ${run.checkpoint?.epoch ?? 0} epochs already (--epochs ${o.epochs})\n`);
+    return;
   }
-  // read back even when just computed: a resumed run must see the same (float32) values
-  const stats = readStats(await readFile(statsFile), statsFile);
-  if (!cli.resume) {
-    await writeFileAtomic(configFile, new TextEncoder().encode(JSON.stringify({ ...o, out: undefined }, null, 2)));
-    await writeFileAtomic(path.join(runDir, 'labels.txt'), new TextEncoder().encode(`${classes.join('\n')}\n`));
+  // the files the folder lacks are written with the first epoch, so a run that fails before it leaves none
+  const encode = (text: string): Uint8Array => new TextEncoder().encode(text);
+  const pending = new Map<string, Uint8Array>(cli.resume ? [] : [[CONFIG, encode(JSON.stringify(o, null, 2))], ['labels.txt', encode(`${classes.join('\n')}\n`)]]);
+  let { stats } = run;
+  if (!stats) {
+    process.stderr.write(`computing the training set's mean image and pixel PCA (${preprocessing.resize}x${preprocessing.resize})...\n`);
+    const bytes = writeStats(await computeStats(await openDataset(trainSpec), preprocessing.resize, channels), trainSpec.dir);
+    pending.set('stats.safetensors', bytes);
+    // read back: a resumed run sees the file's (float32) values, so this one must too
+    stats = readStats(bytes, 'stats.safetensors');
   }
   // every weights file the run writes is the whole model: preset, options, names, statistics, preprocessing
   const first = await trainAll.load(0, channels);
@@ -142,15 +138,11 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
   const schedule: Schedule = o.schedule === 'step' ? { kind: 'step', every: o.stepEpochs } : { kind: 'plateau', patience: o.patience, threshold: o.threshold };
   const init = o.init ?? (model.arch === 'mini' ? 'fan-in' : 'paper');
   const start =
-    (await loadCheckpoint(runDir, graph)) ??
+    run.checkpoint ??
     (() => {
       const params = paperInit(graph, init === 'paper' ? { seed: o.seed } : { seed: o.seed, std: 'fan-in', unitBiases: new Set() });
       return { epoch: 0, schedule: startSchedule(o.lr), params, velocity: zeroVelocity(params) };
     })();
-  if (start.epoch >= o.epochs) {
-    process.stdout.write(`${runDir} has completed ${start.epoch} epochs already (--epochs ${o.epochs})\n`);
-    return;
-  }
   // one kernel set per device, each wasm one with its own memory
   const threads = o.threads ?? (devices > 1 ? 1 : os.availableParallelism());
   const wasm = o.backend === 'wasm' ? await Promise.all(Array.from({ length: devices }, () => wasmTrainKernels(threads))) : undefined;
@@ -159,28 +151,33 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
   const on = split ? `${kernels[0].name} on each of ${devices} devices` : kernels[0].name;
   const images = `${limit ? `the first ${limit.toLocaleString('en-US')} of ` : ''}${trainAll.length.toLocaleString('en-US')} images of ${trainSpec.dir}`;
   process.stderr.write(`training ${model.arch} (${graph.paramCount().toLocaleString('en-US')} parameters) on ${images}, ${on}, from epoch ${start.epoch + 1} to ${o.epochs}\n`);
-  await trainLoop(
-    {
-      graph,
-      network,
-      train: trainSpec,
-      validation: valSpec,
-      pipeline,
-      validationCrops: o.valTta ?? 'center',
-      batch: o.batch,
-      epochs: o.epochs,
-      seed: o.seed,
-      workers: o.workers,
-      sgd: { momentum: o.momentum, weightDecay: o.weightDecay },
-      schedule,
-      runDir,
-      log: (line) => process.stdout.write(`${line}\n`),
-      progress: process.stderr.isTTY ? (epoch, count) => epochBar(epoch, o.epochs, count) : undefined,
-      encodeWeights,
-    },
-    start,
-  );
-  await Promise.all(wasm?.map((k) => k.release()) ?? []);
+  try {
+    await trainLoop(
+      {
+        graph,
+        network,
+        train: trainSpec,
+        validation: valSpec,
+        pipeline,
+        validationCrops: o.valTta,
+        batch: o.batch,
+        epochs: o.epochs,
+        seed: o.seed,
+        workers: o.workers,
+        sgd: { momentum: o.momentum, weightDecay: o.weightDecay },
+        schedule,
+        runDir,
+        history: run.history,
+        pending,
+        log: (line) => process.stdout.write(`${line}\n`),
+        progress: process.stderr.isTTY ? (epoch, count) => epochBar(epoch, o.epochs, count) : undefined,
+        encodeWeights,
+      },
+      start,
+    );
+  } finally {
+    await Promise.all(wasm?.map((k) => k.release()) ?? []);
+  }
   process.stdout.write(`wrote ${path.join(runDir, 'weights.safetensors')} (the model: --weights ${runDir} takes it), metrics.jsonl, plot.svg and plot.png\n`);
 }
 
@@ -188,7 +185,7 @@ async function train(cli: TrainOptions, command: Command): Promise<void> {
  * What the data decides when the user did not: the preset (mini, the built-in model's, for small
  * images, else the paper's), the classes, and grey (1 channel) or colour; said on stderr.
  */
-async function optionsFromData(o: TrainOptions, data: Dataset): Promise<Partial<TrainOptions>> {
+async function optionsFromData(o: Partial<TrainConfig>, data: Dataset): Promise<Partial<TrainConfig>> {
   const first = await data.load(0, 3);
   const chosen: string[] = [];
   const arch = o.arch ?? (Math.max(first.width, first.height) <= 64 ? 'mini' : 'paper');

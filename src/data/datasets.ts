@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { DatasetError } from '../errors.js';
 import { decodeImage } from './decode.js';
 import type { Image } from './image.js';
@@ -72,7 +72,7 @@ function openFolder(spec: Extract<DatasetSpec, { kind: 'folder' }>): Dataset {
   const labels: number[] = [];
   classes.forEach((name, label) => {
     const images = readdirSync(path.join(spec.dir, name))
-      .filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase()))
+      .filter((f) => IMAGE_EXTENSIONS.has(path.extname(f).toLowerCase()) && statSync(path.join(spec.dir, name, f)).isFile())
       .sort();
     if (!images.length) throw new DatasetError('EMPTY_CLASS', `image folder ${spec.dir}: class "${name}" holds no .png, .jpg or .jpeg files`);
     for (const f of images) {
@@ -85,32 +85,83 @@ function openFolder(spec: Extract<DatasetSpec, { kind: 'folder' }>): Dataset {
     classes,
     length: files.length,
     label: (i) => labels[i],
-    load: async (i, channels) => decodeImage(await readFile(files[i]), { source: files[i], channels }),
+    load: async (i, channels) => {
+      const bytes = await readFile(files[i]).catch((e: Error) => {
+        throw new DatasetError('READ', `cannot read ${files[i]}: ${e.message}`);
+      });
+      return decodeImage(bytes, { source: files[i], channels });
+    },
   };
 }
 
-/** `name` or `name.gz` in dir, whichever exists. */
+/** `name` or `name.gz` in dir, whichever exists; refused when what exists is not a file. */
 function idxFile(dir: string, name: string): string | undefined {
-  return [name, `${name}.gz`].map((f) => path.join(dir, f)).find((f) => existsSync(f));
+  const file = [name, `${name}.gz`].map((f) => path.join(dir, f)).find((f) => existsSync(f));
+  if (file && !statSync(file).isFile()) throw new DatasetError('NOT_FILE', `${file} is a directory or device, not an IDX file`);
+  return file;
+}
+
+function readDataFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new DatasetError('READ', `cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * A gzip file's contents, inflated only as far as its first bytes say it should go: `expected`
+ * gives the full size from a prefix of the output (or undefined while the prefix is too short), so
+ * a file that inflates past it (a bomb, or data after the real content) is refused at that size.
+ */
+function gunzipBounded(bytes: Uint8Array, file: string, expected: (head: Uint8Array) => number | undefined): Uint8Array {
+  const corrupt = (why: string): never => {
+    throw new DatasetError('CORRUPT', `${file}: ${why}`);
+  };
+  try {
+    // inflate a growing prefix (at most 1032 bytes out per byte in) until the header is there
+    let size: number | undefined;
+    for (let prefix = 4096; size === undefined; prefix *= 4) {
+      const head = gunzipSync(bytes.subarray(0, prefix), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      size = expected(head);
+      if (size === undefined && prefix >= bytes.length) corrupt(`it inflates to ${head.length} bytes, too few for its header`);
+    }
+    const out = gunzipSync(bytes, { maxOutputLength: Math.max(1, size) });
+    // zlib stops at the end of the gzip stream and ignores what follows; the file's last 4 bytes
+    // (gzip's ISIZE) name the length of what it holds, so bytes after the stream show here
+    const isize = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
+    if (isize !== out.length % 2 ** 32) corrupt(`it inflates to ${out.length} bytes but its last 4 bytes (gzip's length field) say ${isize}: bytes after the gzip stream, or several streams`);
+    return out;
+  } catch (e) {
+    if (e instanceof DatasetError) throw e;
+    const err = e as NodeJS.ErrnoException;
+    return corrupt(err.code === 'ERR_BUFFER_TOO_LARGE' ? 'it inflates to more bytes than its header says it holds' : `not a valid gzip file (${err.message})`);
+  }
 }
 
 /** An IDX file (big-endian: two zero bytes, type 0x08 = unsigned byte, rank, then each dimension). */
 function readIdx(file: string, rank: number): { dims: number[]; data: Uint8Array } {
-  let bytes: Uint8Array = readFileSync(file);
-  if (file.endsWith('.gz')) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new DatasetError('CORRUPT', `${file}: not a valid gzip file (${(e as Error).message})`);
-    }
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerBytes = 4 + 4 * rank;
-  if (bytes.length < headerBytes || view.getUint16(0) !== 0 || bytes[2] !== 0x08 || bytes[3] !== rank) {
+  const notIdx = (): never => {
     throw new DatasetError('CORRUPT', `${file}: not an IDX file of unsigned bytes with ${rank} dimension${rank > 1 ? 's' : ''}`);
+  };
+  /** the dimensions, once `bytes` holds the whole header */
+  const header = (bytes: Uint8Array): number[] | undefined => {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if ((bytes.length >= 2 && view.getUint16(0) !== 0) || (bytes.length >= 3 && bytes[2] !== 0x08) || (bytes.length >= 4 && bytes[3] !== rank)) notIdx();
+    return bytes.length < headerBytes ? undefined : Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
+  };
+  const sizeOf = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
+  let bytes: Uint8Array = readDataFile(file);
+  if (file.endsWith('.gz')) {
+    bytes = gunzipBounded(bytes, file, (head) => {
+      const dims = header(head);
+      // an IDX file this reader could hold: no more than a typed array's 2^31 bytes
+      return dims && Math.min(headerBytes + sizeOf(dims), 2 ** 31);
+    });
   }
-  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
-  const size = dims.reduce((a, b) => a * b, 1);
+  const dims = header(bytes) ?? notIdx();
+  const size = sizeOf(dims);
   if (bytes.length !== headerBytes + size) throw new DatasetError('CORRUPT', `${file}: dimensions [${dims.join(', ')}] need ${headerBytes + size} bytes, the file has ${bytes.length}`);
   return { dims, data: bytes.subarray(headerBytes) };
 }

@@ -6,12 +6,10 @@ import { inflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { Image } from './image.js';
 import type { DecodeOptions, PngHeader, Pixels } from './decode-core.js';
-import { checkPngDepth, checkSize, decodeJpegPixels, decodeSettings, planar, pngChunks, pngError, readHeader } from './decode-core.js';
+import { checkPngChunks, checkPngDepth, checkSize, decodeJpegPixels, decodeSettings, planar, pngChunks, pngDataSize, pngError, readHeader } from './decode-core.js';
 
 export { imageSize } from './decode-core.js';
 export type { DecodeOptions } from './decode-core.js';
-
-const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]]; // x0, y0, dx, dy per pass
 
 export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Image {
   const settings = decodeSettings(options);
@@ -26,11 +24,10 @@ function decodePng(bytes: Uint8Array, source: string, header: PngHeader): Pixels
   // pngjs's sync reader reports a bad header or CRC as 'unrecognised content at end of stream', so
   // those are named here
   checkPngDepth(header, source);
-  const { width, height, depth, samples, colorType, interlaced } = header;
+  const { width, height, depth, colorType } = header;
   const chunks = pngChunks(bytes);
-  // The image data is rows of a filter byte and packed samples (per Adam7 pass when interlaced).
-  const passes = (interlaced ? ADAM7 : [[0, 0, 1, 1]]).map(([x0, y0, dx, dy]) => [Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)]);
-  const size = passes.reduce((sum, [columns, rows]) => sum + (columns > 0 ? rows * (1 + Math.ceil((columns * depth * samples) / 8)) : 0), 0);
+  checkPngChunks(bytes, header, chunks, source);
+  const size = pngDataSize(header);
   try {
     // Inflate it here first: pngjs's sync inflate misses zlib's errors on current Node (a damaged stream
     // decodes to whatever its buffer held), accepts short data, and does not cap interlaced images (a

@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { AlexnetError } from '../errors.js';
 import { openDataset } from './datasets.js';
 import type { WorkerData, WorkerReply, WorkerRequest } from './prefetch.js';
-import { makeBatch } from './prefetch.js';
+import { makeBatch } from './batches.js';
 
 const { dataset: spec, pipeline } = workerData as WorkerData;
 const dataset = await openDataset(spec);

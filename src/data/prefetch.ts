@@ -4,14 +4,14 @@
 // bit, for any number of workers, including none (made in this thread when asked for).
 import type { Worker } from 'node:worker_threads';
 import { AlexnetError, DatasetError, ImageError } from '../errors.js';
-import { createRng, uniform } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../tensor.js';
 import { startWorker } from '../worker.js';
 import type { Dataset, DatasetSpec } from './datasets.js';
 import { openDataset } from './datasets.js';
 import type { PipelineSpec } from './pipeline.js';
-import { cropsPerImage, sample, sampleSeed, testCrops } from './pipeline.js';
+import { cropsPerImage } from './pipeline.js';
+import { epochOrder, makeBatch } from './batches.js';
 
 export interface Batch {
   /** [B, C, crop, crop]; with ten test crops, each image's 10 one after another ([10·B, ...]) */
@@ -47,35 +47,6 @@ export interface WorkerRequest {
   readonly indices: Uint32Array;
 }
 export type WorkerReply = { id: number; x: Float32Array; labels: Int32Array } | { id: number; error: { name: string; code: string; message: string } };
-
-/** The batch of `indices`, every sample from its own seed: the one function workers and this thread share. */
-export async function makeBatch(dataset: Dataset, pipeline: PipelineSpec, seed: number, epoch: number, indices: Uint32Array): Promise<{ x: Float32Array<ArrayBuffer>; labels: Int32Array<ArrayBuffer> }> {
-  const { crop } = pipeline.preprocessing;
-  const per = pipeline.channels * crop * crop;
-  const crops = cropsPerImage(pipeline);
-  const x = new Float32Array(indices.length * crops * per);
-  const labels = new Int32Array(indices.length);
-  for (let b = 0; b < indices.length; b++) {
-    const i = indices[b];
-    const img = await dataset.load(i, pipeline.channels);
-    if (crops === 1) x.set(sample(img, pipeline, sampleSeed(seed, epoch, i)).data, b * per);
-    else testCrops(img, pipeline, 'ten-crop').forEach((c, j) => x.set(c.data, (b * crops + j) * per));
-    labels[b] = dataset.label(i);
-  }
-  return { x, labels };
-}
-
-/** 0..n-1 in dataset order, or shuffled (Fisher-Yates) from the epoch's own seed. */
-export function epochOrder(n: number, seed: number, epoch: number, shuffle: boolean): Uint32Array {
-  const order = Uint32Array.from({ length: n }, (_, i) => i);
-  if (!shuffle) return order;
-  const rng = createRng(sampleSeed(seed, epoch, 0xffffffff));
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(uniform(rng) * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
-}
 
 const ERRORS: Record<string, new (code: string, message: string) => AlexnetError> = { DatasetError, ImageError };
 

@@ -77,7 +77,7 @@ export function statsFromTensors(tensors: ReadonlyMap<string, Tensor>, images: n
     const t = get(name, shape.length);
     if (t.shape.some((d, i) => d !== shape[i])) throw new DatasetError('BAD_STATS', `${source}: "${name}" is [${t.shape.join(', ')}], expected [${shape.join(', ')}] for a ${c}-channel mean image`);
   }
-  return {
+  const stats = {
     images: Number.isSafeInteger(images) && images >= 0 ? images : 0,
     meanImage: image(c, height, width, mean.data),
     pixelMean: Float64Array.from(get('pixel_mean', 1).data),
@@ -85,4 +85,49 @@ export function statsFromTensors(tensors: ReadonlyMap<string, Tensor>, images: n
     eigenvalues: Float64Array.from(get('pca_eigenvalues', 1).data),
     eigenvectors: Float64Array.from(get('pca_eigenvectors', 2).data),
   };
+  checkStats(stats, source);
+  return stats;
+}
+
+/** The largest variance of values in 0..255: half of them at each end. */
+const MAX_VARIANCE = (255 / 2) ** 2;
+
+/**
+ * What statistics of 0..255 pixels must satisfy, checked because every prediction subtracts the
+ * mean and every training step adds PCA noise from them: means in 0..255, a covariance that is a
+ * covariance (symmetric, variances at most 127.5^2, |c_ij| <= sqrt(c_ii c_jj)), and an
+ * eigen-decomposition of it (unit orthogonal rows V, eigenvalues >= 0, V^T diag(λ) V = C), to
+ * float32's rounding.
+ */
+function checkStats(s: DataStats, source: string): void {
+  const bad = (why: string): never => {
+    throw new DatasetError('BAD_STATS', `${source}: ${why} (write the file with \`alexnet stats\`)`);
+  };
+  const n = s.pixelMean.length;
+  const outside = (values: ArrayLike<number>, lo: number, hi: number): number => Array.prototype.findIndex.call(values, (v: number) => !(v >= lo && v <= hi));
+  const at = (name: string, values: ArrayLike<number>, lo: number, hi: number): void => {
+    const i = outside(values, lo, hi);
+    if (i >= 0) bad(`"${name}" holds ${values[i]} at flat index ${i}, outside ${lo}..${hi}`);
+  };
+  at('mean_image', s.meanImage.data, 0, 255);
+  at('pixel_mean', s.pixelMean, 0, 255);
+  at('pca_eigenvalues', s.eigenvalues, 0, n * MAX_VARIANCE);
+  at('pca_eigenvectors', s.eigenvectors, -1 - 1e-4, 1 + 1e-4);
+  const c = (i: number, j: number): number => s.covariance[i * n + j];
+  const scale = Math.max(1, ...Array.from({ length: n }, (_, i) => c(i, i)));
+  for (let i = 0; i < n; i++) {
+    if (!(c(i, i) >= 0 && c(i, i) <= MAX_VARIANCE * (1 + 1e-6))) bad(`the variance of channel ${i} is ${c(i, i)}, outside 0..${MAX_VARIANCE}`);
+    for (let j = 0; j < n; j++) {
+      const [cij, cji] = [c(i, j), c(j, i)];
+      if (!(Math.abs(cij - cji) <= 1e-6 * scale && Math.abs(cij) <= Math.sqrt(c(i, i) * c(j, j)) + 1e-4 * scale)) bad(`"pixel_covariance" is not a covariance at [${i}, ${j}] (${cij}, and ${cji} at [${j}, ${i}])`);
+      let dot = 0;
+      let reconstructed = 0;
+      for (let k = 0; k < n; k++) {
+        dot += s.eigenvectors[i * n + k] * s.eigenvectors[j * n + k];
+        reconstructed += s.eigenvectors[k * n + i] * s.eigenvalues[k] * s.eigenvectors[k * n + j];
+      }
+      if (!(Math.abs(dot - (i === j ? 1 : 0)) <= 1e-4)) bad(`the rows of "pca_eigenvectors" are not orthonormal (rows ${i} and ${j} have dot product ${dot})`);
+      if (!(Math.abs(reconstructed - cij) <= 1e-4 * scale)) bad(`"pca_eigenvalues" and "pca_eigenvectors" are not the decomposition of "pixel_covariance" (at [${i}, ${j}]: ${reconstructed}, not ${cij})`);
+    }
+  }
 }

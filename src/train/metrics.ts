@@ -8,9 +8,10 @@ export function topErrors(prob: Float32Array | Float64Array, labels: Int32Array,
   for (let i = 0; i < labels.length; i++) {
     const row = prob.subarray(i * classes, (i + 1) * classes);
     const p = row[labels[i]];
-    // classes ranked above the true one (ties count against it, so a constant output is wrong)
+    // classes ranked above the true one: ties count against it, so a constant output is wrong, and
+    // so does NaN on either side, so a model that outputs NaN is wrong everywhere
     let above = 0;
-    for (let c = 0; c < classes; c++) if (c !== labels[i] && row[c] >= p) above++;
+    for (let c = 0; c < classes; c++) if (c !== labels[i] && !(row[c] < p)) above++;
     if (above >= 1) top1++;
     if (above >= 5) top5++;
   }

@@ -5,13 +5,17 @@ import { GraphError } from '../errors.js';
 import type { Graph, GraphNode, Op, OpOf } from '../graph/index.js';
 import * as ref from '../backends/reference/kernels.js';
 import type { Rng } from '../random.js';
-import { uniform } from '../random.js';
+import { createRng, uniform } from '../random.js';
+import { sampleSeed } from '../data/pipeline.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../tensor.js';
 import { softmaxCrossEntropy } from './backward.js';
 import type { Grads, TrainKernels } from './kernels.js';
 
 export type Params = ReadonlyMap<string, Tensor>;
+
+/** The PRNG of a training step's dropout masks: its own seed per step, apart from the samples' (sampleSeed). */
+export const stepRng = (seed: number, epoch: number, step: number): Rng => createRng(sampleSeed(seed ^ 0x5bd1e995, epoch, step));
 
 export interface StepResult {
   readonly loss: number;
