@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
@@ -18,6 +18,8 @@ import { chromium } from 'playwright-core';
 import { build, createServer as createViteServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStats } from '../src/data/stats.js';
+import type { OpOf } from '../src/graph/index.js';
+import { windowOf } from '../src/graph/index.js';
 import { alexnet } from '../src/models/index.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -67,8 +69,28 @@ async function open(page: Page, url: string): Promise<void> {
 
 const text = async (page: Page, selector: string): Promise<string> => (await page.locator(selector).textContent())!.trim();
 
+/** Run all: every cell shown (cells are built when first shown), the extras computed. */
+async function everyCell(page: Page): Promise<void> {
+  await page.click('#run-all');
+  await page.waitForFunction(() => document.querySelectorAll('section.cell[data-state="computing"]').length === 0, undefined, { timeout: 100_000 });
+}
+
+/** The page's state for automation (window.__alexnet). */
+interface PageState {
+  backend: string;
+  threads: number;
+  maxThreads: number;
+  crossOriginIsolated: boolean;
+  adapter?: { name: string; software: boolean };
+  wholeMs: number;
+  layersMs: number;
+  layers: { name: string; ms: number; shape: number[]; bits: string }[];
+}
+const pageState = (page: Page): Promise<PageState> => page.evaluate(() => (window as unknown as { __alexnet: PageState }).__alexnet);
+
 /** The top-5 as the page shows it. */
 async function pageTop5(page: Page): Promise<{ class: number; prob: number }[]> {
+  await page.click('#outline li[data-target="output"]');
   return page.$$eval('[data-cell="output"] [data-field="top5"] tr[data-class]', (rows) => rows.map((r) => ({ class: Number(r.getAttribute('data-class')), prob: Number(r.getAttribute('data-prob')) })));
 }
 
@@ -107,7 +129,7 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
       // one cell at a time, Next to the end: the one shown is the one the position names
       for (const [i, id] of cells.entries()) {
         expect(await page.$$eval('section.cell:not([hidden])', (s) => s.map((c) => c.getAttribute('data-cell')))).toEqual([id]);
-        expect(await text(page, '#position')).toMatch(new RegExp(`^${i + 1} / ${cells.length}:`));
+        expect(await text(page, '#position')).toBe(`${i + 1} / ${cells.length}`);
         if (id.startsWith('layer-')) {
           const node = graph.node(id.slice('layer-'.length));
           expect(await text(page, `[data-cell="${id}"] [data-field="output-shape"]`), id).toBe(`[${node.shape.join(', ')}]`);
@@ -117,6 +139,9 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
         if (i < cells.length - 1) await page.click('#next');
       }
       expect(await page.locator('#next').isDisabled()).toBe(true);
+      // the extras are computed when their cells are first shown
+      await page.waitForSelector('section[data-cell="check"][data-state="ready"]', { state: 'attached', timeout: 100_000 });
+      await page.waitForSelector('section[data-cell="devices"][data-state="ready"]', { state: 'attached', timeout: 100_000 });
       // the prediction: classify's classes in its order, probabilities to float32 rounding
       const expected = classify(boot);
       const shown = await pageTop5(page);
@@ -139,7 +164,7 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
     const md = readFileSync(path.join(walk, 'walkthrough.md'), 'utf8');
     const page = await context.newPage();
     await open(page, `${site.url}/index.html?backend=reference&sample=ankle-boot.png`);
-    await page.click('#run-all');
+    await everyCell(page);
     expect(await page.locator('section.cell[hidden]').count()).toBe(0);
     for (const node of graph.nodes.filter((n) => n.op.type !== 'input')) {
       const row = md.split(`\n## ${node.name}: ${node.op.type}\n`)[1].split('\n').find((l) => l.startsWith('| ['))!;
@@ -166,6 +191,7 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
     const shown = await pageTop5(page);
     expect(shown.map((t) => t.class)).toEqual(expected.map((t) => t.class));
     shown.forEach((t, r) => expect(Math.abs(t.prob - expected[r].prob)).toBeLessThan(1e-4));
+    await page.click('#outline li[data-target="ten-crops"]');
     expect(await page.locator('[data-cell="ten-crops"] canvas').count()).toBe(10);
     // PCA colour noise: the slider's α moves every pixel by α √λ p (one component for grey images)
     const stats = readStats(readFileSync(path.join(ROOT, 'models/mini-fashion/stats.safetensors')), 'stats');
@@ -174,8 +200,8 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
     const shift = 0.25 * Math.sqrt(stats.eigenvalues[0]) * stats.eigenvectors[0];
     expect(await text(page, 'section[data-cell="pca"] figure:last-child figcaption')).toBe(`with noise: every pixel shifted by (${shift.toFixed(1)})`);
     // one colour scale for every layer: the same legend everywhere, from the lowest value to the highest
-    await page.click('#run-all');
     await page.selectOption('#scale', 'global');
+    await everyCell(page);
     const legends = await page.$$eval('section[data-cell^="layer-"] .legend', (l) => l.map((x) => x.textContent));
     expect(new Set(legends).size).toBe(1);
     await page.close();
@@ -219,7 +245,7 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
   it('says what the built-in model knows, and warns for a photo it was not made for, as classify does', async () => {
     const page = await context.newPage();
     await open(page, `${site.url}/index.html?backend=wasm`);
-    expect(await text(page, '#lede')).toMatch(/a small model that knows only Fashion-MNIST: 10 kinds of clothing, as 28x28 grey images\. For photos, load ImageNet AlexNet weights/);
+    expect(await text(page, '[data-cell="intro"] [data-field="lede"]')).toMatch(/a small model that knows only Fashion-MNIST: 10 kinds of clothing, as 28x28 grey images\. For photos, load ImageNet AlexNet weights/);
     expect(await page.locator('[data-field="domain-warning"]').count()).toBe(0); // a sample: no warning
     const photo = path.join(out, 'colour.jpg');
     const [w, h] = [320, 240];
@@ -249,29 +275,169 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
     await page.setInputFiles('#weights-file', golden);
     await page.waitForFunction(() => document.querySelector('#model-name')?.textContent?.startsWith('weights.safetensors: paper at width 0.125, 10 classes'));
     expect(await page.$$eval('#preset option', (o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['paper', 'bvlc']);
+    await page.click('#model-drawer summary');
     await page.selectOption('#preset', 'bvlc');
     await page.waitForFunction(() => document.querySelector('#model-name')?.textContent?.startsWith('weights.safetensors: bvlc'));
     await page.setInputFiles('#image-file', photo);
     await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('ran on') && document.querySelector('section[data-cell="intro"]')?.textContent?.includes('stripes.jpg'), undefined, { timeout: 100_000 });
     expect(await text(page, '#status')).toContain('ImageNet\'s per-channel mean'); // no statistics: said, as the CLI says it
+    await everyCell(page);
     expect(await text(page, 'section[data-cell="layer-norm1"] [data-field="formula"]')).toContain('b[c] = a[c] / (1 + 0.0001/5'); // bvlc's LRN
     const expected = classify(photo, '--arch', 'bvlc', '--width', '0.125', '--classes', '10', '--weights', golden);
     const shown = await pageTop5(page);
     expect(shown.map((t) => t.class)).toEqual(expected.map((t) => t.class));
     shown.forEach((t, r) => expect(Math.abs(t.prob - expected[r].prob)).toBeLessThan(1e-4));
     for (const e of await page.$$eval('[data-cell="check"] [data-field="error"]', (x) => x.map((y) => Number(y.textContent)))) expect(e).toBeLessThanOrEqual(1e-4);
-    await page.click('#run-all');
+    await everyCell(page);
     for (const cell of ['image-1', 'image-2', 'conv1-filters']) await page.locator(`section[data-cell="${cell}"]`).screenshot({ path: path.join(ARTIFACTS, `notebook-bvlc-${cell}.png`) });
     await page.close();
   });
 
-  it('runs from the dev server (npm run notebook)', async () => {
+  it('runs on every core, bit for bit as on one thread, isolated by the static host\'s service worker; the default is WASM on every core, not a software GPU', async () => {
+    const page = await context.newPage();
+    await open(page, `${site.url}/index.html?backend=wasm&threads=1`);
+    const one = await pageState(page);
+    // this server sends no isolation headers: coi-serviceworker added them and reloaded the page once
+    expect(one.crossOriginIsolated).toBe(true);
+    expect(one.threads).toBe(1);
+    expect(one.maxThreads).toBe(Math.min(availableParallelism(), 64));
+    if (one.maxThreads > 1) {
+      await page.selectOption('#threads', String(one.maxThreads));
+      await page.waitForFunction((n) => (window as unknown as { __alexnet: PageState }).__alexnet.threads === n && document.querySelector('#status')?.getAttribute('data-state') === 'ready', one.maxThreads);
+      const all = await pageState(page);
+      expect(await text(page, '#status')).toContain(`${one.maxThreads} threads`);
+      expect(all.layers.map((l) => `${l.name} ${l.bits}`)).toEqual(one.layers.map((l) => `${l.name} ${l.bits}`));
+    }
+    // with no parameters: WASM on every core; chromium's SwiftShader adapter is listed as software
+    await open(page, `${site.url}/index.html`);
+    const fresh = await pageState(page);
+    expect(fresh.adapter?.software).toBe(true);
+    expect([fresh.backend, fresh.threads]).toEqual(['wasm', fresh.maxThreads]);
+    expect(await text(page, '#backend option[value="webgpu"]')).toMatch(/software/);
+    // honest times: an isolated page's clock is fine-grained, and the whole run is timed beside the layers' sum
+    expect(fresh.layers.some((l) => Math.abs(l.ms * 10 - Math.round(l.ms * 10)) > 1e-6), 'times finer than 0.1 ms').toBe(true);
+    expect(fresh.wholeMs).toBeGreaterThan(0);
+    expect(await text(page, '[data-cell="intro"] [data-field="timing"]')).toContain(`one run of the whole network took ${fresh.wholeMs.toFixed(2)} ms`);
+    await page.close();
+  });
+
+  it('fits the screen: a compact bar at 1280x800 and 1024x640, a menu and the full width at 390x844', async () => {
+    for (const [width, height, share] of [[1280, 800, 0.15], [1024, 640, 0.2], [390, 844, 0.2]] as const) {
+      const page = await context.newPage();
+      await page.setViewportSize({ width, height });
+      await open(page, `${site.url}/index.html?backend=wasm&cell=layer-conv2`);
+      const header = (await page.locator('header').boundingBox())!;
+      expect(header.height / height, `${width}x${height}: the controls' share of the height`).toBeLessThanOrEqual(share);
+      // nothing wider than the window: the page never scrolls sideways (wide tables and drawings scroll in their cells)
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), `${width}x${height}`).toBeLessThanOrEqual(width);
+      const cell = (await page.locator('section[data-cell="layer-conv2"]').boundingBox())!;
+      if (width < 700) {
+        expect(await page.locator('#outline').isVisible()).toBe(false);
+        expect(await page.locator('#outline-menu').isVisible()).toBe(true);
+        expect(cell.width).toBeGreaterThanOrEqual(width - 24);
+        await page.selectOption('#outline-menu', { label: (await page.$$eval('#outline-menu option', (o) => o.map((x) => x.textContent!))).find((t) => t.endsWith('The prediction'))! });
+        expect(await page.$$eval('section.cell:not([hidden])', (c) => c.map((x) => x.getAttribute('data-cell')))).toEqual(['output']);
+        await page.click('#controls-toggle');
+        expect(await page.locator('#backend').isVisible()).toBe(true);
+      } else {
+        expect(await page.locator('#outline').isVisible()).toBe(true);
+        // the outline's numbers are not clipped: the list's markers lie inside the window
+        const fits = await page.$eval('#outline', (o) => {
+          const probe = document.createElement('span');
+          probe.textContent = `${o.children.length}. `;
+          o.lastElementChild!.append(probe);
+          const wide = probe.getBoundingClientRect().width;
+          probe.remove();
+          return wide <= parseFloat(getComputedStyle(o).paddingLeft);
+        });
+        expect(fits, 'the outline\'s last number fits its margin').toBe(true);
+      }
+      await page.screenshot({ path: path.join(ARTIFACTS, `notebook-${width}x${height}.png`) });
+      await page.close();
+    }
+  });
+
+  it('inspects a unit: its receptive field on the input, its window, and its number made from them', async () => {
+    const page = await context.newPage();
+    await open(page, `${site.url}/index.html?backend=wasm&cell=layer-conv1`);
+    const clickMap = async (cell: string): Promise<void> => {
+      const box = (await page.locator(`[data-cell="${cell}"] canvas.pickable`).boundingBox())!;
+      await page.mouse.click(box.x + 8, box.y + 8); // inside the first map
+      await page.waitForSelector('#inspector[open]');
+    };
+    const hover = async (fx: number, fy: number): Promise<{ text: string; value: number; backend: number; i: number; j: number; rows: number[]; cols: number[] }> => {
+      const box = (await page.locator('#inspector canvas').first().boundingBox())!;
+      await page.mouse.move(box.x + box.width * fx, box.y + box.height * fy);
+      return page.evaluate(() => {
+        const e = document.querySelector<HTMLElement>('#inspector [data-field="explain"]')!;
+        const u = document.querySelector<HTMLElement>('#inspector [data-field="unit"]')!;
+        return { text: e.textContent!, value: Number(e.dataset.value), backend: Number(e.dataset.backend), i: Number(e.dataset.i), j: Number(e.dataset.j), rows: u.dataset.rows!.split(',').map(Number), cols: u.dataset.cols!.split(',').map(Number) };
+      });
+    };
+    await clickMap('layer-conv1');
+    const conv1 = graph.node('conv1');
+    const win = windowOf(conv1.op as OpOf<'conv2d'>);
+    const [, height, width] = conv1.inputShapes[0];
+    const u = await hover(0.6, 0.3);
+    // a conv1 unit sees the kernel's window of the input at stride · (i, j) − padding, clipped to the image
+    const span = (at: number, stride: number, before: number, k: number, size: number) => [Math.max(0, stride * at - before), Math.min(size, stride * at - before + k)];
+    expect(u.rows).toEqual(span(u.i, win.sh, win.top, win.kh, height));
+    expect(u.cols).toEqual(span(u.j, win.sw, win.left, win.kw, width));
+    expect(await page.locator('#inspector .box:not([hidden])').count()).toBeGreaterThanOrEqual(2);
+    // the dot product made of the real inputs and weights is the backend's number at that unit
+    expect(Math.abs(u.value - u.backend)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(u.value)));
+    expect(u.text).toMatch(new RegExp(`^y\\[o=0, i=${u.i}, j=${u.j}\\] = b .* = ${String(Number(u.value.toPrecision(4))).replace('.', '\\.')}$`));
+    await page.click('#inspector .close');
+    // a grouped conv, a max pool and an LRN: each made from its window as its formula says
+    for (const cell of ['layer-conv2', 'layer-pool1', 'layer-norm1']) {
+      await page.click(`#outline li[data-target="${cell}"]`);
+      await clickMap(cell);
+      const v = await hover(0.45, 0.55);
+      expect(Math.abs(v.value - v.backend), cell).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(v.value)));
+      await page.screenshot({ path: path.join(ARTIFACTS, `notebook-inspect-${cell}.png`) });
+      await page.click('#inspector .close');
+    }
+    // the prediction names the classes beside their bars
+    await page.click('#outline li[data-target="output"]');
+    const labels = readFileSync(path.join(ROOT, 'models/mini-fashion/labels.txt'), 'utf8').trim().split('\n');
+    expect(await page.$$eval('[data-cell="output"] .unit-bar .label', (l) => l.map((x) => x.textContent))).toEqual(labels.map((l, i) => `${l} (${i})`));
+    await page.close();
+  });
+
+  it('trains the built-in network in the page: the loss falls, Stop stops it and Resume goes on', async () => {
+    const page = await context.newPage();
+    await open(page, `${site.url}/index.html?backend=wasm&cell=train`);
+    type Training = { running: boolean; steps: number; losses: number[]; heldOutError?: number };
+    const training = (): Promise<Training | undefined> => page.evaluate(() => (window as unknown as { __alexnet: { training?: Training } }).__alexnet.training);
+    expect(await training()).toBeUndefined();
+    await page.click('[data-cell="train"] button:text-is("Start")');
+    await page.waitForFunction(() => ((window as unknown as { __alexnet: { training?: Training } }).__alexnet.training?.steps ?? 0) >= 40, undefined, { timeout: 120_000 });
+    await page.click('[data-cell="train"] button:text-is("Stop")');
+    await page.waitForFunction(() => (window as unknown as { __alexnet: { training?: Training } }).__alexnet.training?.running === false);
+    const stopped = (await training())!;
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    // from the paper's initialisation the loss starts near ln 10 and falls as it learns
+    expect(mean(stopped.losses.slice(-10))).toBeLessThan(mean(stopped.losses.slice(0, 10)));
+    expect(mean(stopped.losses.slice(-10))).toBeLessThan(Math.log(10));
+    expect(Number(await page.getAttribute('[data-cell="train"] [data-field="train-steps"]', 'data-value'))).toBe(stopped.steps);
+    await page.waitForTimeout(500);
+    expect((await training())!.steps).toBe(stopped.steps);
+    await page.click('[data-cell="train"] button:text-is("Resume")');
+    await page.waitForFunction((n) => ((window as unknown as { __alexnet: { training?: Training } }).__alexnet.training?.steps ?? 0) > n, stopped.steps, { timeout: 60_000 });
+    await page.click('[data-cell="train"] button:text-is("Stop")');
+    await page.locator('[data-cell="train"]').screenshot({ path: path.join(ARTIFACTS, 'notebook-train.png') });
+    await page.close();
+  });
+
+  it('runs from the dev server (npm run notebook), cross-origin isolated by its headers', async () => {
     const server = await createViteServer({ configFile: CONFIG, logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });
     await server.listen();
     try {
       const page = await context.newPage();
       await open(page, `${server.resolvedUrls!.local[0]}?backend=wasm`);
       expect(await text(page, '[data-cell="intro"] h2')).toBe('AlexNet');
+      const state = await pageState(page);
+      expect([state.crossOriginIsolated, state.threads]).toEqual([true, state.maxThreads]);
       await page.close();
     } finally {
       await server.close();

@@ -51,8 +51,14 @@ export function wasmBackend(options: WasmOptions = {}): Backend {
   };
 }
 
-/** The available cores: navigator's count where there is one (browsers, Node 21+), else node:os's, imported only then so that a browser bundle never needs it. */
-async function cores(): Promise<number> {
+/**
+ * The available cores: navigator's count where there is one (browsers, Node 21+), else node:os's,
+ * imported only then so that a browser bundle never needs it. A page that is not cross-origin
+ * isolated cannot share memory with workers: one.
+ */
+export async function cores(): Promise<number> {
+  const browser = typeof process === 'undefined' || process.versions?.node === undefined;
+  if (browser && !globalThis.crossOriginIsolated) return 1;
   const count = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   return count ?? (await import('node:os')).availableParallelism();
 }

@@ -17,7 +17,10 @@
 // counted as its share of the next call, which the caller then read unfinished. Under load that
 // changed a few outputs of one batch in hundreds (issue 22; test/threads.test.ts reproduces it
 // with `jitterMs`, which widens every window of the protocol with random pauses).
-import type { Worker } from 'node:worker_threads';
+//
+// The workers are Node worker_threads (worker.js) or, in a browser, module Web Workers
+// (web-worker.js), both running worker-loop.js. A browser lends a shared memory to a worker only in
+// a cross-origin isolated page, and its main thread may not Atomics.wait, so there the caller spins.
 import { BackendError } from '../../errors.js';
 import { PARALLEL_KERNELS } from './module.js';
 import type { Kernels, ParallelKernel } from './module.js';
@@ -31,19 +34,22 @@ export class ThreadPool {
     private readonly kernels: Record<ParallelKernel, (...args: number[]) => void>,
     private readonly control: Int32Array,
     private readonly args: Float64Array,
-    private readonly workers: Worker[],
+    private readonly workers: PoolWorker[],
     private readonly pause: () => void,
   ) {}
 
   /** `jitterMs` > 0 (testing only): every thread pauses up to that long at random steps of the protocol. */
   static async create(module: WebAssembly.Module, memory: WebAssembly.Memory, kernels: Kernels, controlOffset: number, threads: number, jitterMs = 0): Promise<ThreadPool> {
+    if (!IN_NODE && threads > 1 && !globalThis.crossOriginIsolated) {
+      throw new BackendError('NOT_ISOLATED', `${threads} wasm threads need a cross-origin isolated page (shared memory), and this one is not; 1 thread works anywhere`);
+    }
     const control = new Int32Array(memory.buffer, controlOffset, 16);
     const args = new Float64Array(memory.buffer, controlOffset + 64, 32);
     const workers = await Promise.all(
       Array.from({ length: threads - 1 }, async (_, i) => {
         const worker = idle.pop() ?? (await spawn());
-        const ready = nextMessage(worker);
-        worker.postMessage({ module, memory, controlOffset, part: i + 1, parts: threads, kernels: PARALLEL_KERNELS, jitterMs });
+        const ready = worker.next();
+        worker.post({ module, memory, controlOffset, part: i + 1, parts: threads, kernels: PARALLEL_KERNELS, jitterMs });
         await ready;
         return worker;
       }),
@@ -73,7 +79,7 @@ export class ThreadPool {
     this.kernels[kernel](...args, 0, parts);
     this.pause();
     for (let done = Atomics.load(control, CONTROL.DONE); done < parts - 1; done = Atomics.load(control, CONTROL.DONE)) {
-      Atomics.wait(control, CONTROL.DONE, done);
+      if (MAY_WAIT) Atomics.wait(control, CONTROL.DONE, done);
     }
     if (Atomics.exchange(control, CONTROL.FAILED, 0) !== 0) throw new BackendError('WORKER_FAILED', `a wasm worker failed in ${kernel}; see the message it printed`);
   }
@@ -81,7 +87,7 @@ export class ThreadPool {
   /** Releases the workers: they leave this memory and wait, idle, for the next pool. */
   async release(): Promise<void> {
     if (this.workers.length === 0) return;
-    const left = this.workers.map(nextMessage);
+    const left = this.workers.map((w) => w.next());
     this.control[CONTROL.KERNEL] = EXIT;
     Atomics.add(this.control, CONTROL.GENERATION, 1);
     Atomics.notify(this.control, CONTROL.GENERATION);
@@ -90,7 +96,7 @@ export class ThreadPool {
   }
 }
 
-/** A random pause of up to `ms` at half the calls (worker.js has the same for the workers). */
+/** A random pause of up to `ms` at half the calls (worker-loop.js has the same for the workers). */
 function pauser(ms: number): () => void {
   const cell = new Int32Array(new SharedArrayBuffer(4));
   return () => {
@@ -98,28 +104,50 @@ function pauser(ms: number): () => void {
   };
 }
 
-/** Workers between pools: starting a thread costs tens of milliseconds, lending one a memory about one. */
-const idle: Worker[] = [];
+const IN_NODE = typeof process !== 'undefined' && process.versions?.node !== undefined;
+const MAY_WAIT = IN_NODE || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
 
-/** Resolves on the worker's next message ('ready' or 'idle'); rejects if it dies first. */
-function nextMessage(worker: Worker): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const fail = (e: Error): void => {
-      worker.off('message', done);
-      reject(e);
-    };
-    const done = (): void => {
-      worker.off('error', fail);
-      resolve();
-    };
-    worker.once('message', done);
-    worker.once('error', fail);
-  });
+/** A worker thread of either kind, as the pool uses it. */
+interface PoolWorker {
+  post(message: unknown): void;
+  /** Resolves on the worker's next message ('ready' or 'idle'); rejects if it dies first. */
+  next(): Promise<void>;
 }
 
-async function spawn(): Promise<Worker> {
-  const { Worker } = await import('node:worker_threads');
-  const worker = new Worker(new URL('./worker.js', import.meta.url));
+/** Workers between pools: starting a thread costs tens of milliseconds, lending one a memory about one. */
+const idle: PoolWorker[] = [];
+
+async function spawn(): Promise<PoolWorker> {
+  if (!IN_NODE) {
+    // this exact form lets bundlers (vite) find and bundle the worker's module
+    const worker = new Worker(new URL('./web-worker.js', import.meta.url), { type: 'module' });
+    return {
+      post: (message) => worker.postMessage(message),
+      next: () =>
+        new Promise<void>((resolve, reject) => {
+          const controller = new AbortController();
+          worker.addEventListener('message', () => (controller.abort(), resolve()), { signal: controller.signal });
+          worker.addEventListener('error', (e) => (controller.abort(), reject(new BackendError('WORKER_FAILED', `a wasm worker failed to start: ${e.message}`))), { signal: controller.signal });
+        }),
+    };
+  }
+  const { Worker: NodeWorker } = await import('node:worker_threads');
+  const worker = new NodeWorker(new URL('./worker.js', import.meta.url));
   worker.unref(); // idle workers must not keep the process alive
-  return worker;
+  return {
+    post: (message) => worker.postMessage(message),
+    next: () =>
+      new Promise<void>((resolve, reject) => {
+        const fail = (e: Error): void => {
+          worker.off('message', done);
+          reject(e);
+        };
+        const done = (): void => {
+          worker.off('error', fail);
+          resolve();
+        };
+        worker.once('message', done);
+        worker.once('error', fail);
+      }),
+  };
 }
