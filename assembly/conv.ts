@@ -24,9 +24,11 @@ export function padMapsWith(x: usize, dst: usize, cg: i32, h: i32, w: i32, top: 
   const floats = <usize>cg * hp * wp;
   if (fill == 0) memory.fill(dst, 0, floats << 2);
   else for (let i: usize = 0; i < floats; i++) store<f32>(dst + (i << 2), fill);
-  // input past hp - top rows or wp - left columns feeds no output: leave it out
-  const rows = min(h, hp - top);
-  const cols = min(w, wp - left);
+  // input past hp - top rows or wp - left columns feeds no output: leave it out (all of it, when the
+  // windows reach only padding: a stride that jumps over a 1-pixel map from its leading padding)
+  const rows = max(0, min(h, hp - top));
+  const cols = max(0, min(w, wp - left));
+  if (cols == 0) return;
   for (let m = 0; m < cg; m++) {
     for (let iy = 0; iy < rows; iy++) {
       memory.copy(dst + ((<usize>(m * hp + iy + top) * wp + left) << 2), x + (<usize>(m * h + iy) * w << 2), <usize>cols << 2);

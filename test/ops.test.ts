@@ -65,6 +65,15 @@ describe.each(backends)('ops on the $name backend', ({ backend, opTolerance, run
     );
   });
 
+  it('a window that reaches only padding gives the bias (a stride jumping over a 1-pixel map from its leading padding)', async () => {
+    const x = tensor([1, 2, 1, 1], Float32Array.of(1, 2));
+    const params = { weight: tensor([2, 1, 1, 1], Float32Array.of(3, 4)), bias: tensor([2], Float32Array.of(0.5, 0.25)) };
+    for (const stride of [[3, 3], [1, 3]] as [number, number][]) {
+      const y = await runOp(backend, { type: 'conv2d', out: 2, kernel: [1, 1], stride, pad: [0, 2, 0, 0], groups: 2 }, x, params);
+      expect(Array.from(y.data), `stride ${stride}`).toEqual([0.5, 0.25]);
+    }
+  });
+
   it('conv2d with groups is the concatenation of one conv per group, bit for bit', async () => {
     await fc.assert(
       fc.asyncProperty(
