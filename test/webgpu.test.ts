@@ -38,6 +38,26 @@ describe.skipIf(!webgpuUnderTest)('webgpu', () => {
     }
   });
 
+  it('sums each GEMV output in an order fixed by K: the same bits whatever the binding split, the partition or the batch', async () => {
+    // K = 100 takes the four-at-a-time path, K = 99 the one-at-a-time one; 54 rows split evenly over two devices
+    for (const k of [100, 99]) {
+      const params = { weight: randomTensor([54, k], k), bias: randomTensor([54], k + 1) };
+      const x = randomTensor([8, k], k + 2);
+      const whole = (await runOp(webgpuUnderTest!.backend, { type: 'linear', out: 54 }, x, params)).data;
+      expect(relErr(whole, (await runOp(referenceBackend, { type: 'linear', out: 54 }, x, params)).data), `K ${k}`).toBeLessThanOrEqual(1e-5);
+      const split = (await runOp(webgpuBackend({ maxBindingBytes: 4096 }), { type: 'linear', out: 54 }, x, params)).data;
+      expect(Array.from(split), `K ${k}, rows over several bindings`).toEqual(Array.from(whole));
+      const graph = new Graph([{ name: 'x', op: { type: 'input', shape: [k] } }, { name: 'fc', op: { type: 'linear', out: 54 } }]);
+      const parted = partition(graph, { devices: 2 });
+      const shards = parted.shardWeights(new Map([['fc.weight', params.weight], ['fc.bias', params.bias]]));
+      expect(Array.from((await runGraph(parted.graph, webgpuUnderTest!.backend, shards, x)).output.data), `K ${k}, two devices`).toEqual(Array.from(whole));
+      for (const n of [1, 3]) {
+        const first = tensor([n, k], x.data.slice(0, n * k));
+        expect(Array.from((await runOp(webgpuUnderTest!.backend, { type: 'linear', out: 54 }, first, params)).data), `K ${k}, batch ${n}`).toEqual(Array.from(whole.subarray(0, n * 54)));
+      }
+    }
+  });
+
   it('refuses conv weights larger than one binding, by name', async () => {
     const op: Op = { type: 'conv2d', out: 8, kernel: 3, stride: 1, pad: 1, groups: 1 };
     const params = { weight: randomTensor([8, 4, 3, 3], 1), bias: randomTensor([8], 2) };

@@ -36,8 +36,18 @@ const MAP_READ = 0x1;
 const MAP_MODE_READ = 0x1;
 
 const KERNEL_FILES = ['conv', 'linear', 'maps', 'softmax'] as const;
-/** Batches up to this go through linear.wgsl's gemv (its GEMV_IMAGES). */
+/** Batches up to this go through linear.wgsl's gemv (the size of its accumulator arrays). */
 const GEMV_IMAGES = 8;
+
+/**
+ * linear.wgsl's gemv: invocations per feature (`split`) for rows of k weights, a power of two up to
+ * 64 with at least 16 weights each: enough invocations per row for a GPU to stream the weights
+ * (paper fc6: 4096 x 64), few enough that each has a run of work. A function of k alone, so an
+ * output is summed in the same order whatever the batch, the device or the rows a partition gives it.
+ */
+export function gemvSplit(k: number): number {
+  return Math.min(64, 2 ** Math.floor(Math.log2(Math.max(1, k / 16))));
+}
 type KernelFile = (typeof KERNEL_FILES)[number];
 
 let nodeGpu: Promise<GPU> | undefined;
@@ -112,10 +122,10 @@ async function readWgsl(file: KernelFile): Promise<string> {
 }
 
 /** A compute pipeline from WGSL, or a BackendError carrying the compiler's messages with their lines. */
-export async function compilePipeline(device: GPUDevice, code: string, entryPoint: string, label: string): Promise<GPUComputePipeline> {
+export async function compilePipeline(device: GPUDevice, code: string, entryPoint: string, label: string, constants?: Record<string, number>): Promise<GPUComputePipeline> {
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ code, label });
-  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint }, label: `${label}:${entryPoint}` });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint, constants }, label: `${label}:${entryPoint}` });
   const error = await device.popErrorScope();
   if (error) {
     const info = await module.getCompilationInfo();
@@ -123,6 +133,13 @@ export async function compilePipeline(device: GPUDevice, code: string, entryPoin
     throw new BackendError('WGSL', `${label} does not compile: ${messages.length ? messages.join('; ') : error.message}`);
   }
   return pipeline;
+}
+
+/** One dispatch of a node's compute pass. */
+interface Dispatch {
+  readonly pipeline: GPUComputePipeline;
+  readonly group: GPUBindGroup;
+  readonly workgroups: [number, number, number];
 }
 
 interface GpuTensor extends Handle {
@@ -139,7 +156,9 @@ class WebGpuExecutor implements Executor<GpuTensor> {
   private readonly outputs = new Map<string, GPUBuffer>(); // `${node}@${batch}`
   /** Compiled on first use, once per device. */
   private readonly pipelines = new Map<string, Promise<GPUComputePipeline>>();
-  private readonly bindGroups = new Map<string, { pipeline: GPUComputePipeline; groups: GPUBindGroup[]; workgroups: [number, number, number][] }>();
+  private readonly bindGroups = new Map<string, Dispatch[]>();
+  private readonly scratch = new Map<string, GPUBuffer>(); // gemv's partial sums, per `${node}@${batch}`
+  private scratchBytes = 0;
   private readback: GPUBuffer | undefined;
   private lost: string | undefined;
   private activationBytes = 0;
@@ -223,13 +242,12 @@ class WebGpuExecutor implements Executor<GpuTensor> {
         }
       }
     } else {
-      const { pipeline, groups, workgroups } = await this.bind(node, n, x.buffer, y, reluAfter);
       const pass = encoder.beginComputePass({ label: node.name });
-      pass.setPipeline(pipeline);
-      groups.forEach((group, i) => {
+      for (const { pipeline, group, workgroups } of await this.bind(node, n, x.buffer, y, reluAfter)) {
+        pass.setPipeline(pipeline);
         pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(...workgroups[i]);
-      });
+        pass.dispatchWorkgroups(...workgroups);
+      }
       pass.end();
     }
     this.device.pushErrorScope('validation');
@@ -259,7 +277,7 @@ class WebGpuExecutor implements Executor<GpuTensor> {
   }
 
   memory(): MemoryReport {
-    return { weights: this.weightBytes, activations: this.activationBytes, scratch: 0, total: this.weightBytes + this.activationBytes };
+    return { weights: this.weightBytes, activations: this.activationBytes, scratch: this.scratchBytes, total: this.weightBytes + this.activationBytes + this.scratchBytes };
   }
 
   dispose(): void {
@@ -282,6 +300,16 @@ class WebGpuExecutor implements Executor<GpuTensor> {
     return buffer;
   }
 
+  private scratchBuffer(key: string, bytes: number): GPUBuffer {
+    let buffer = this.scratch.get(key);
+    if (!buffer) {
+      buffer = this.device.createBuffer({ size: Math.max(16, bytes), usage: STORAGE, label: `${key}:scratch` });
+      this.scratchBytes += buffer.size;
+      this.scratch.set(key, buffer);
+    }
+    return buffer;
+  }
+
   private uniform(values: readonly [number, 'u32' | 'f32'][]): GPUBuffer {
     const data = new ArrayBuffer(Math.ceil((values.length * 4) / 16) * 16);
     const view = new DataView(data);
@@ -291,11 +319,11 @@ class WebGpuExecutor implements Executor<GpuTensor> {
     return buffer;
   }
 
-  private pipeline(file: KernelFile, entry: string): Promise<GPUComputePipeline> {
-    const key = `${file}:${entry}`;
+  private pipeline(file: KernelFile, entry: string, constants?: Record<string, number>): Promise<GPUComputePipeline> {
+    const key = `${file}:${entry}:${JSON.stringify(constants ?? {})}`;
     let made = this.pipelines.get(key);
     if (!made) {
-      made = readWgsl(file).then((code) => compilePipeline(this.device, code, entry, `${file}.wgsl`));
+      made = readWgsl(file).then((code) => compilePipeline(this.device, code, entry, `${file}.wgsl`, constants));
       this.pipelines.set(key, made);
     }
     return made;
@@ -308,8 +336,12 @@ class WebGpuExecutor implements Executor<GpuTensor> {
     const key = `${node.name}@${n}@${relu}@${x.label}`;
     const cached = this.bindGroups.get(key);
     if (cached) return cached;
-    const group = (pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup =>
-      this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    /** A dispatch; buffers[i] goes to @binding(i), an undefined one is a binding the entry point does not use. */
+    const dispatch = (pipeline: GPUComputePipeline, buffers: (GPUBuffer | undefined)[], workgroups: [number, number, number]): Dispatch => ({
+      pipeline,
+      group: this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.flatMap((buffer, binding) => (buffer ? [{ binding, resource: { buffer } }] : [])) }),
+      workgroups,
+    });
     /** Workgroups for `count` items at 256 per group, over x and (past 65535) y. */
     const spread = (count: number): [number, number, number] => {
       const groups = Math.ceil(count / 256);
@@ -319,7 +351,7 @@ class WebGpuExecutor implements Executor<GpuTensor> {
     const f = (v: number): [number, 'f32'] => [v, 'f32'];
     const { op } = node;
     const count = n * sizeOf(node.shape);
-    let made: { pipeline: GPUComputePipeline; groups: GPUBindGroup[]; workgroups: [number, number, number][] };
+    let made: Dispatch[];
     switch (op.type) {
       case 'conv2d': {
         const [c, h, w] = node.inputShapes[0];
@@ -328,19 +360,26 @@ class WebGpuExecutor implements Executor<GpuTensor> {
         const { chunks, bias } = this.weights.get(node.name)!;
         const win = windowOf(op);
         const params = this.uniform([u(c), u(h), u(w), u(o), u(oh), u(ow), u(win.kh), u(win.kw), u(win.sh), u(win.sw), u(win.top), u(win.left), u(op.groups), u(relu ? 1 : 0)]);
-        made = { pipeline, groups: [group(pipeline, [params, x, chunks[0].buffer, bias, y])], workgroups: [[Math.ceil((oh * ow) / 64), Math.ceil(o / op.groups / 64), n * op.groups]] };
+        made = [dispatch(pipeline, [params, x, chunks[0].buffer, bias, y], [Math.ceil((oh * ow) / 64), Math.ceil(o / op.groups / 64), n * op.groups])];
         break;
       }
       case 'linear': {
         const k = node.inputShapes[0][0];
-        const gemv = n <= GEMV_IMAGES;
-        const pipeline = await this.pipeline('linear', gemv ? 'gemv' : 'gemm');
         const { chunks, bias } = this.weights.get(node.name)!;
-        made = {
-          pipeline,
-          groups: chunks.map((chunk) => group(pipeline, [this.uniform([u(n), u(k), u(op.out), u(chunk.rowBase), u(chunk.rows), u(relu ? 1 : 0)]), x, chunk.buffer, bias, y])),
-          workgroups: chunks.map((chunk) => (gemv ? [Math.min(chunk.rows, 65535), Math.ceil(chunk.rows / 65535), 1] : [Math.ceil(n / 64), Math.ceil(chunk.rows / 64), 1])),
-        };
+        const params = (rows: number, rowBase: number, split = 0) => this.uniform([u(n), u(k), u(op.out), u(rowBase), u(rows), u(relu ? 1 : 0), u(split)]);
+        if (n > GEMV_IMAGES) {
+          const pipeline = await this.pipeline('linear', 'gemm');
+          made = chunks.map((c) => dispatch(pipeline, [params(c.rows, c.rowBase), x, c.buffer, bias, y], [Math.ceil(n / 64), Math.ceil(c.rows / 64), 1]));
+          break;
+        }
+        const split = gemvSplit(k);
+        const [partial, sum] = await Promise.all([this.pipeline('linear', k % 4 === 0 ? 'gemv4' : 'gemv', { IMAGES: n }), this.pipeline('linear', 'gemvSum')]);
+        const rowsMax = Math.max(...chunks.map((c) => c.rows));
+        const scratch = this.scratchBuffer(`${node.name}@${n}`, n * rowsMax * split * 4); // reused by each chunk in turn
+        made = chunks.flatMap((c) => {
+          const p = params(c.rows, c.rowBase, split);
+          return [dispatch(partial, [p, x, c.buffer, undefined, undefined, scratch], spread(c.rows * split)), dispatch(sum, [p, undefined, undefined, bias, y, scratch], spread(n * c.rows))];
+        });
         break;
       }
       case 'relu':
@@ -360,12 +399,12 @@ class WebGpuExecutor implements Executor<GpuTensor> {
           u(op.type === 'avgpool2d' && op.countIncludePad ? 1 : 0), u(op.type === 'adaptiveavgpool2d' ? 1 : 0),
           u(lrn?.size ?? 0), u(lrn?.groups ?? 1), f(lrn ? (lrn.alphaOverSize ? lrn.alpha / lrn.size : lrn.alpha) : 0), f(lrn?.beta ?? 0), f(lrn?.k ?? 0),
         ]);
-        made = { pipeline, groups: [group(pipeline, [params, x, y])], workgroups: [spread(count)] };
+        made = [dispatch(pipeline, [params, x, y], spread(count))];
         break;
       }
       case 'softmax': {
         const pipeline = await this.pipeline('softmax', 'main');
-        made = { pipeline, groups: [group(pipeline, [this.uniform([u(node.shape[0])]), x, y])], workgroups: [[n, 1, 1]] };
+        made = [dispatch(pipeline, [this.uniform([u(node.shape[0])]), x, y], [n, 1, 1])];
         break;
       }
       default:

@@ -2,18 +2,26 @@
 // The weights may come in several buffers (fc6's 151 MB is more than the 128 MiB a binding may
 // hold by default): each dispatch covers the rows [rowBase, rowBase + rows) in its own buffer.
 //
-// `gemm` (batch > 1): a workgroup of 16 x 16 invocations owns a 64 (features) x 64 (images) tile
+// `gemm` (batch > 8): a workgroup of 16 x 16 invocations owns a 64 (features) x 64 (images) tile
 // of y, each invocation a 4 x 4 block; K in steps of 16 through workgroup memory, as in conv.wgsl.
 // `gemv` (batches up to 8): a GEMM tile of 64 images would leave most columns idle, and a small
-// batch is bound by reading the weights anyway; instead one workgroup of 256 invocations per
-// output feature splits its row of K weights (each invocation a strided share), using each weight
-// for every image as it is read, then adds the 256 partial sums of each image in a fixed tree, so
-// every output is summed the same way on every run and every device.
+// batch is bound by reading the weights anyway, so each weight is read once and used for every
+// image. Two passes and no workgroup barrier: on software adapters (lavapipe, SwiftShader) a
+// barrier suspends and resumes every SIMD group of the workgroup, and the former reduction tree
+// (a 256-wide workgroup per feature, 9 barriers) made mini's fc6 take 20x conv2's time for 1/15 of
+// its multiply-adds in chromium's SwiftShader.
+//   gemv4, gemv: `split` invocations share each feature's row, invocation `lane` taking k = lane,
+//            lane + split, ... in turn (neighbouring invocations read neighbouring weights, which
+//            a GPU coalesces), and write one partial sum per image;
+//   gemvSum: one invocation per output adds its feature's `split` partial sums in lane order.
+// The host picks `split` from K alone, so every output is summed in the same order on every run,
+// every device, and whichever rows a partition gives a device.
 
 struct Params {
   n: u32, k: u32, o: u32,
   rowBase: u32, rows: u32,
   relu: u32,
+  split: u32, // gemv: invocations per feature
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -73,30 +81,66 @@ fn gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }
 
-const GEMV_IMAGES: u32 = 8u;
-var<workgroup> partial: array<array<f32, 256>, 8>; // [image][invocation]
+override IMAGES: u32 = 1u; // gemv's batch, 1..8: a pipeline per batch size, so the image loops have a fixed count
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>; // x and W four k at a time, when K % 4 == 0
+@group(0) @binding(2) var<storage, read> weight4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> partial: array<f32>; // [image][feature][lane]
 
+// One accumulator per image rather than a vec4: eight vec4s would not fit a CPU's SIMD registers.
+fn dot4(a: vec4<f32>, b: vec4<f32>, s: f32) -> f32 { return fma(a.w, b.w, fma(a.z, b.z, fma(a.y, b.y, fma(a.x, b.x, s)))); }
+
+// K % 4 == 0 (every preset's fc layers): four k per load, the images unrolled by hand (SwiftShader
+// keeps an array indexed by a loop variable in memory, which made this 2-4x slower; with constant
+// indices it stays in registers).
+@compute @workgroup_size(256)
+fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wg.x + wg.y * 65535u) * 256u + lid.x; // f * split + lane
+  let f = i / params.split;
+  if (f >= params.rows) { return; }
+  let k4 = params.k / 4u;
+  var s: array<f32, 8>;
+  for (var k = i % params.split; k < k4; k = k + params.split) {
+    let w = weight4[f * k4 + k];
+    s[0] = dot4(w, x4[k], s[0]);
+    if (IMAGES > 1u) { s[1] = dot4(w, x4[1u * k4 + k], s[1]); }
+    if (IMAGES > 2u) { s[2] = dot4(w, x4[2u * k4 + k], s[2]); }
+    if (IMAGES > 3u) { s[3] = dot4(w, x4[3u * k4 + k], s[3]); }
+    if (IMAGES > 4u) { s[4] = dot4(w, x4[4u * k4 + k], s[4]); }
+    if (IMAGES > 5u) { s[5] = dot4(w, x4[5u * k4 + k], s[5]); }
+    if (IMAGES > 6u) { s[6] = dot4(w, x4[6u * k4 + k], s[6]); }
+    if (IMAGES > 7u) { s[7] = dot4(w, x4[7u * k4 + k], s[7]); }
+  }
+  let image = params.rows * params.split;
+  partial[i] = s[0];
+  if (IMAGES > 1u) { partial[1u * image + i] = s[1]; }
+  if (IMAGES > 2u) { partial[2u * image + i] = s[2]; }
+  if (IMAGES > 3u) { partial[3u * image + i] = s[3]; }
+  if (IMAGES > 4u) { partial[4u * image + i] = s[4]; }
+  if (IMAGES > 5u) { partial[5u * image + i] = s[5]; }
+  if (IMAGES > 6u) { partial[6u * image + i] = s[6]; }
+  if (IMAGES > 7u) { partial[7u * image + i] = s[7]; }
+}
+
+// Any K (fc layers of width-scaled models), one k at a time.
 @compute @workgroup_size(256)
 fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let f = wg.x + wg.y * 65535u; // a feature of this dispatch's rows (more than 65535 go in y)
-  let t = lid.x;
+  let i = (wg.x + wg.y * 65535u) * 256u + lid.x;
+  let f = i / params.split;
+  if (f >= params.rows) { return; }
   var s: array<f32, 8>;
-  if (f < params.rows) {
-    for (var k = t; k < params.k; k = k + 256u) {
-      let w = weight[f * params.k + k];
-      for (var n = 0u; n < params.n; n = n + 1u) { s[n] = fma(w, x[n * params.k + k], s[n]); }
-    }
+  for (var k = i % params.split; k < params.k; k = k + params.split) {
+    let w = weight[f * params.k + k];
+    for (var n = 0u; n < IMAGES; n = n + 1u) { s[n] = fma(w, x[n * params.k + k], s[n]); }
   }
-  for (var n = 0u; n < GEMV_IMAGES; n = n + 1u) { partial[n][t] = s[n]; }
-  workgroupBarrier();
-  for (var half = 128u; half > 0u; half = half / 2u) {
-    if (t < half) {
-      for (var n = 0u; n < GEMV_IMAGES; n = n + 1u) { partial[n][t] = partial[n][t] + partial[n][t + half]; }
-    }
-    workgroupBarrier();
-  }
-  if (t < params.n && f < params.rows) {
-    let o = params.rowBase + f;
-    y[t * params.o + o] = finish(partial[t][0] + bias[o]);
-  }
+  for (var n = 0u; n < IMAGES; n = n + 1u) { partial[n * params.rows * params.split + i] = s[n]; }
+}
+
+@compute @workgroup_size(256)
+fn gemvSum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let i = (wg.x + wg.y * 65535u) * 256u + lid.x; // n * rows + f
+  if (i >= params.n * params.rows) { return; }
+  var v = 0.0;
+  for (var j = 0u; j < params.split; j = j + 1u) { v = v + partial[i * params.split + j]; }
+  let o = params.rowBase + i % params.rows;
+  y[(i / params.rows) * params.o + o] = finish(v + bias[o]);
 }
