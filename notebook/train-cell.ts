@@ -9,7 +9,7 @@ import type { Model } from '../src/model-file.js';
 import { filtersPicture } from '../src/notebook/pictures.js';
 import type { TrainKernels } from '../src/train/kernels.js';
 import { wasmTrainKernels } from '../src/train/kernels.js';
-import { idxDataset, LiveTrainer, trainingPipeline } from '../src/train/live.js';
+import { fashionMnistInMemory, LiveTrainer, trainingPipeline } from '../src/train/live.js';
 import { el } from './view.js';
 
 /** The subset's files, each named so that the bundler ships it (a folder URL it would not). */
@@ -190,7 +190,7 @@ async function loadSubset(o: TrainCellOptions): Promise<{ train: Dataset; test: 
   const [trainImages, trainLabels, testImages, testLabels] = await Promise.all([urls.trainImages, urls.trainLabels, urls.testImages, urls.testLabels].map(get));
   const source = 'the page\'s Fashion-MNIST subset';
   const labels = o.model.labels;
-  return { train: await idxDataset({ images: trainImages, labels: trainLabels }, labels, source, 'train'), test: await idxDataset({ images: testImages, labels: testLabels }, labels, source, 'test') };
+  return { train: await fashionMnistInMemory({ images: trainImages, labels: trainLabels }, labels, source, 'train'), test: await fashionMnistInMemory({ images: testImages, labels: testLabels }, labels, source, 'test') };
 }
 
 /** The wasm training kernels on `threads` threads, or on 1 where this page cannot have more (not cross-origin isolated). */

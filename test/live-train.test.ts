@@ -13,7 +13,7 @@ import { loadModel } from '../src/model-file.js';
 import type { TrainKernels } from '../src/train/kernels.js';
 import { wasmTrainKernels } from '../src/train/kernels.js';
 import type { LiveOptions } from '../src/train/live.js';
-import { idxDataset, LiveTrainer, trainingPipeline } from '../src/train/live.js';
+import { fashionMnistInMemory, LiveTrainer, trainingPipeline } from '../src/train/live.js';
 import { trainLoop } from '../src/train/loop.js';
 import { TrainingNetwork } from '../src/train/network.js';
 import { startSchedule } from '../src/train/schedule.js';
@@ -25,7 +25,7 @@ const SUBSET = new URL('../models/mini-fashion/page-subset/', import.meta.url);
 const model = loadModel({ weights: { name: 'weights.safetensors', bytes: readFileSync(new URL('weights.safetensors', MODEL)) } }, () => {});
 const read = (name: string): Uint8Array => readFileSync(new URL(name, SUBSET));
 const subset = async (prefix: 'train' | 't10k'): Promise<Dataset> =>
-  idxDataset({ images: read(`${prefix}-images-idx3-ubyte.gz`), labels: read(`${prefix}-labels-idx1-ubyte.gz`) }, model.labels, SUBSET.pathname, prefix === 'train' ? 'train' : 'test');
+  fashionMnistInMemory({ images: read(`${prefix}-images-idx3-ubyte.gz`), labels: read(`${prefix}-labels-idx1-ubyte.gz`) }, model.labels, SUBSET.pathname, prefix === 'train' ? 'train' : 'test');
 
 let kernels: TrainKernels & { release(): Promise<void> };
 let train: Dataset;

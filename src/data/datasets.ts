@@ -7,7 +7,7 @@ import { gunzipSync, constants as zlibConstants } from 'node:zlib';
 import { DatasetError } from '../errors.js';
 import { decodeImage } from './decode.js';
 import type { Image } from './image.js';
-import { image } from './image.js';
+import { idxBytes, idxDataset, idxHeader, parseIdx } from './idx.js';
 
 export type Split = 'train' | 'test';
 /** `limit`: only the first `limit` images (a short run) */
@@ -139,31 +139,17 @@ function gunzipBounded(bytes: Uint8Array, file: string, expected: (head: Uint8Ar
   }
 }
 
-/** An IDX file (big-endian: two zero bytes, type 0x08 = unsigned byte, rank, then each dimension). */
+/** An IDX file read whole, a gzipped one inflated no further than its header says it holds. */
 function readIdx(file: string, rank: number): { dims: number[]; data: Uint8Array } {
-  const headerBytes = 4 + 4 * rank;
-  const notIdx = (): never => {
-    throw new DatasetError('CORRUPT', `${file}: not an IDX file of unsigned bytes with ${rank} dimension${rank > 1 ? 's' : ''}`);
-  };
-  /** the dimensions, once `bytes` holds the whole header */
-  const header = (bytes: Uint8Array): number[] | undefined => {
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if ((bytes.length >= 2 && view.getUint16(0) !== 0) || (bytes.length >= 3 && bytes[2] !== 0x08) || (bytes.length >= 4 && bytes[3] !== rank)) notIdx();
-    return bytes.length < headerBytes ? undefined : Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
-  };
-  const sizeOf = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
   let bytes: Uint8Array = readDataFile(file);
   if (file.endsWith('.gz')) {
     bytes = gunzipBounded(bytes, file, (head) => {
-      const dims = header(head);
+      const dims = idxHeader(head, rank, file);
       // an IDX file this reader could hold: no more than a typed array's 2^31 bytes
-      return dims && Math.min(headerBytes + sizeOf(dims), 2 ** 31);
+      return dims && Math.min(idxBytes(dims), 2 ** 31);
     });
   }
-  const dims = header(bytes) ?? notIdx();
-  const size = sizeOf(dims);
-  if (bytes.length !== headerBytes + size) throw new DatasetError('CORRUPT', `${file}: dimensions [${dims.join(', ')}] need ${headerBytes + size} bytes, the file has ${bytes.length}`);
-  return { dims, data: bytes.subarray(headerBytes) };
+  return parseIdx(bytes, rank, file);
 }
 
 function openFashionMnist(spec: Extract<DatasetSpec, { kind: 'fashion-mnist' }>): Dataset {
@@ -173,23 +159,5 @@ function openFashionMnist(spec: Extract<DatasetSpec, { kind: 'fashion-mnist' }>)
     if (!f) throw new DatasetError('NOT_FOUND', `${spec.dir}: no ${prefix}-${kind}[.gz] for the ${spec.split} split`);
     return f;
   };
-  const images = readIdx(find('images-idx3-ubyte'), 3);
-  const labels = readIdx(find('labels-idx1-ubyte'), 1);
-  const [n, height, width] = images.dims;
-  if (labels.dims[0] !== n) throw new DatasetError('CORRUPT', `${spec.dir}: ${n} ${spec.split} images but ${labels.dims[0]} labels`);
-  const bad = labels.data.findIndex((l) => l >= FASHION_MNIST_CLASSES.length);
-  if (bad >= 0) throw new DatasetError('CORRUPT', `${spec.dir}: label ${labels.data[bad]} of image ${bad} is not a class (0..9)`);
-  const pixels = height * width;
-  return {
-    spec,
-    classes: FASHION_MNIST_CLASSES,
-    length: n,
-    label: (i) => labels.data[i],
-    load: async (i, channels) => {
-      const grey = images.data.subarray(i * pixels, (i + 1) * pixels);
-      const out = image(channels, height, width);
-      for (let c = 0; c < channels; c++) out.data.set(grey, c * pixels);
-      return out;
-    },
-  };
+  return idxDataset(spec, FASHION_MNIST_CLASSES, readIdx(find('images-idx3-ubyte'), 3), readIdx(find('labels-idx1-ubyte'), 1), spec.dir);
 }

@@ -5,9 +5,9 @@
 // checks that it gives trainLoop's weights bit for bit.
 import { epochOrder, makeBatch } from '../data/batches.js';
 import type { Dataset, Split } from '../data/datasets.js';
-import { image } from '../data/image.js';
+import { idxDataset, parseIdx } from '../data/idx.js';
 import type { PipelineSpec } from '../data/pipeline.js';
-import { DatasetError, TrainingError, UsageError } from '../errors.js';
+import { TrainingError, UsageError } from '../errors.js';
 import type { Graph } from '../graph/index.js';
 import type { Tensor } from '../tensor.js';
 import { tensor } from '../tensor.js';
@@ -27,40 +27,14 @@ export async function gunzipIfNeeded(bytes: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** An IDX file of unsigned bytes (big-endian: 0, 0, type 0x08, rank, the dimensions, the data). */
-export function parseIdx(bytes: Uint8Array, rank: number, source: string): { dims: number[]; data: Uint8Array } {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const header = 4 + 4 * rank;
-  if (bytes.length < header || view.getUint16(0) !== 0 || bytes[2] !== 0x08 || bytes[3] !== rank) throw new DatasetError('CORRUPT', `${source}: not an IDX file of unsigned bytes with ${rank} dimension${rank > 1 ? 's' : ''}`);
-  const dims = Array.from({ length: rank }, (_, i) => view.getUint32(4 + 4 * i));
-  const size = dims.reduce((a, b) => a * b, 1);
-  if (bytes.length !== header + size) throw new DatasetError('CORRUPT', `${source}: dimensions [${dims.join(', ')}] need ${header + size} bytes, the file has ${bytes.length}`);
-  return { dims, data: bytes.subarray(header) };
-}
-
 /**
  * Fashion-MNIST-style IDX files (gzipped or not) as a Dataset in memory: what datasets.ts gives for
- * the same files, without node:fs. `source` names them in messages (a URL, a folder).
+ * the same files (the same checks: data/idx.ts), without node:fs. `source` names them in messages.
  */
-export async function idxDataset(files: { images: Uint8Array; labels: Uint8Array }, classes: readonly string[], source: string, split: Split): Promise<Dataset> {
+export async function fashionMnistInMemory(files: { images: Uint8Array; labels: Uint8Array }, classes: readonly string[], source: string, split: Split): Promise<Dataset> {
   const images = parseIdx(await gunzipIfNeeded(files.images), 3, `${source} (${split} images)`);
   const labels = parseIdx(await gunzipIfNeeded(files.labels), 1, `${source} (${split} labels)`);
-  const [n, height, width] = images.dims;
-  if (labels.dims[0] !== n) throw new DatasetError('CORRUPT', `${source}: ${n} ${split} images but ${labels.dims[0]} labels`);
-  const bad = labels.data.findIndex((l) => l >= classes.length);
-  if (bad >= 0) throw new DatasetError('CORRUPT', `${source}: label ${labels.data[bad]} of ${split} image ${bad} is not one of the ${classes.length} classes`);
-  const pixels = height * width;
-  return {
-    spec: { kind: 'fashion-mnist', dir: source, split },
-    classes,
-    length: n,
-    label: (i) => labels.data[i],
-    load: async (i, channels) => {
-      const out = image(channels, height, width);
-      for (let c = 0; c < channels; c++) out.data.set(images.data.subarray(i * pixels, (i + 1) * pixels), c * pixels);
-      return out;
-    },
-  };
+  return idxDataset({ kind: 'fashion-mnist', dir: source, split }, classes, images, labels, source);
 }
 
 /**
