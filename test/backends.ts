@@ -6,7 +6,7 @@
 import type { Backend } from '../src/backends/backend.js';
 import { referenceBackend } from '../src/backends/reference/index.js';
 import { wasmBackend } from '../src/backends/wasm/index.js';
-import { defaultGpu, requestAdapter, webgpuBackend } from '../src/backends/webgpu/index.js';
+import { defaultGpu, isSoftwareAdapter, requestAdapter, webgpuBackend } from '../src/backends/webgpu/index.js';
 
 export interface BackendUnderTest {
   readonly name: string;
@@ -22,8 +22,12 @@ export interface BackendUnderTest {
 async function webgpu(): Promise<BackendUnderTest[]> {
   const entry = { opTolerance: 1e-5, networkTolerance: 1e-4, runsScale: 0.25 };
   try {
-    await requestAdapter(await defaultGpu());
-    return [{ name: 'webgpu', backend: webgpuBackend(), ...entry }];
+    // the adapter's own kernels first (webgpuUnderTest); the other set too, so that both pass every suite
+    const software = isSoftwareAdapter((await requestAdapter(await defaultGpu())).info);
+    return [
+      { name: 'webgpu', backend: webgpuBackend(), ...entry },
+      { name: `webgpu, ${software ? 'tiled' : 'direct'} kernels`, backend: webgpuBackend({ kernels: software ? 'tiled' : 'direct' }), ...entry },
+    ];
   } catch (e) {
     const why = (e as Error).message;
     if (process.env.CI) return [{ name: 'webgpu (no adapter, under CI: failing)', backend: { name: 'webgpu', load: () => Promise.reject(e) }, ...entry }];
@@ -33,12 +37,13 @@ async function webgpu(): Promise<BackendUnderTest[]> {
 }
 
 /** The WebGPU entry: undefined where there is no adapter (outside CI), failing under CI without one. */
-export const webgpuUnderTest: BackendUnderTest | undefined = (await webgpu())[0];
+const webgpus = await webgpu();
+export const webgpuUnderTest: BackendUnderTest | undefined = webgpus[0];
 
 export const backends: readonly BackendUnderTest[] = [
   // float64 accumulation rounded once per op: a whole network stays near float32 rounding
   { name: 'reference', backend: referenceBackend, opTolerance: 1e-6, networkTolerance: 1e-5, runsScale: 1 },
   { name: 'wasm simd128, 1 thread', backend: wasmBackend({ build: 'simd128', threads: 1 }), opTolerance: 1e-5, networkTolerance: 1e-4, runsScale: 1 },
   { name: 'wasm relaxed, 2 threads', backend: wasmBackend({ build: 'relaxed', threads: 2 }), opTolerance: 1e-5, networkTolerance: 1e-4, runsScale: 1 },
-  ...(webgpuUnderTest ? [webgpuUnderTest] : []),
+  ...webgpus,
 ];

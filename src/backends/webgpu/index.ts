@@ -25,7 +25,16 @@ export interface WebGpuOptions {
   readonly maxBindingBytes?: number;
   /** Wait for each node's work to finish, so the runtime's per-node times are GPU times. Default false. */
   readonly syncEachNode?: boolean;
+  /**
+   * The kernels for conv and FC: `tiled` (conv.wgsl, and linear.wgsl's gemm past 8 images:
+   * workgroup memory, what a GPU wants) or `direct` (conv-direct.wgsl, and gemv for every batch, 8
+   * images per dispatch: no barriers, what a CPU-backed adapter wants). Default by the adapter:
+   * `direct` on a software one (lavapipe, SwiftShader), `tiled` otherwise.
+   */
+  readonly kernels?: KernelChoice;
 }
+
+export type KernelChoice = 'tiled' | 'direct';
 
 // The spec's flag values, so that nothing depends on browser globals (Node has none).
 const STORAGE = 0x80;
@@ -35,8 +44,8 @@ const COPY_SRC = 0x4;
 const MAP_READ = 0x1;
 const MAP_MODE_READ = 0x1;
 
-const KERNEL_FILES = ['conv', 'linear', 'maps', 'softmax'] as const;
-/** Batches up to this go through linear.wgsl's gemv (the size of its accumulator arrays). */
+const KERNEL_FILES = ['conv', 'conv-direct', 'linear', 'maps', 'softmax'] as const;
+/** Images per gemv dispatch (the size of linear.wgsl's accumulator arrays); past it, a GPU takes the tiled gemm. */
 const GEMV_IMAGES = 8;
 
 /**
@@ -49,6 +58,23 @@ export function gemvSplit(k: number): number {
   return Math.min(64, 2 ** Math.floor(Math.log2(Math.max(1, k / 16))));
 }
 type KernelFile = (typeof KERNEL_FILES)[number];
+
+/** conv-direct.wgsl's weights: [O, C/groups, kh, kw] as [group][block of 8 channels][k][8], zeros past a group's last channel. */
+export function packDirectConv(w: Tensor, groups: number): Float32Array {
+  const [o] = w.shape;
+  const k = sizeOf(w.shape) / o;
+  const og = o / groups;
+  const blocks = Math.ceil(og / 8);
+  const packed = new Float32Array(groups * blocks * k * 8);
+  for (let g = 0; g < groups; g++) {
+    for (let oc = 0; oc < og; oc++) {
+      const at = ((g * blocks + Math.floor(oc / 8)) * k) * 8 + (oc % 8);
+      const row = (g * og + oc) * k;
+      for (let i = 0; i < k; i++) packed[at + i * 8] = w.data[row + i];
+    }
+  }
+  return packed;
+}
 
 let nodeGpu: Promise<GPU> | undefined;
 
@@ -168,6 +194,7 @@ class WebGpuExecutor implements Executor<GpuTensor> {
     private readonly weights: ReadonlyMap<string, NodeWeights>,
     private readonly weightBytes: number,
     readonly details: string,
+    private readonly kernels: KernelChoice,
     private readonly options: WebGpuOptions,
   ) {
     void device.lost.then((info) => {
@@ -177,6 +204,7 @@ class WebGpuExecutor implements Executor<GpuTensor> {
 
   static async create(graph: Graph, params: ReadonlyMap<string, readonly Tensor[]>, device: GPUDevice, info: GPUAdapterInfo, options: WebGpuOptions): Promise<WebGpuExecutor> {
     const maxBinding = Math.min(options.maxBindingBytes ?? Infinity, device.limits.maxStorageBufferBindingSize);
+    const kernels = options.kernels ?? (isSoftwareAdapter(info) ? 'direct' : 'tiled');
     const weights = new Map<string, NodeWeights>();
     let weightBytes = 0;
     const upload = (data: Float32Array, label: string): GPUBuffer => {
@@ -188,6 +216,12 @@ class WebGpuExecutor implements Executor<GpuTensor> {
     for (const node of graph.nodes) {
       const [w, b] = params.get(node.name) ?? [];
       if (!w) continue;
+      if (node.op.type === 'conv2d' && kernels === 'direct') {
+        const packed = packDirectConv(w, node.op.groups);
+        if (packed.byteLength > maxBinding) throw new BackendError('WEIGHTS_TOO_LARGE', `${node.name}'s weights (${packed.byteLength} bytes) exceed one storage binding (${maxBinding} bytes)`);
+        weights.set(node.name, { chunks: [{ buffer: upload(packed, `${node.name}.weight`), rowBase: 0, rows: w.shape[0] }], bias: upload(b.data, `${node.name}.bias`) });
+        continue;
+      }
       const rowFloats = sizeOf(w.shape) / w.shape[0];
       const rowsPerChunk = Math.max(1, Math.floor(maxBinding / 4 / rowFloats));
       const chunks = [];
@@ -200,7 +234,7 @@ class WebGpuExecutor implements Executor<GpuTensor> {
       }
       weights.set(node.name, { chunks, bias: upload(b.data, `${node.name}.bias`) });
     }
-    return new WebGpuExecutor(device, weights, weightBytes, describeAdapter(info), options);
+    return new WebGpuExecutor(device, weights, weightBytes, describeAdapter(info), kernels, options);
   }
 
   canFuseRelu(node: GraphNode): boolean {
@@ -356,30 +390,37 @@ class WebGpuExecutor implements Executor<GpuTensor> {
       case 'conv2d': {
         const [c, h, w] = node.inputShapes[0];
         const [o, oh, ow] = node.shape;
-        const pipeline = await this.pipeline('conv', 'main');
+        const pipeline = await this.pipeline(this.kernels === 'direct' ? 'conv-direct' : 'conv', 'main');
         const { chunks, bias } = this.weights.get(node.name)!;
         const win = windowOf(op);
         const params = this.uniform([u(c), u(h), u(w), u(o), u(oh), u(ow), u(win.kh), u(win.kw), u(win.sh), u(win.sw), u(win.top), u(win.left), u(op.groups), u(relu ? 1 : 0)]);
-        made = [dispatch(pipeline, [params, x, chunks[0].buffer, bias, y], [Math.ceil((oh * ow) / 64), Math.ceil(o / op.groups / 64), n * op.groups])];
+        const og = o / op.groups;
+        const workgroups: [number, number, number] =
+          this.kernels === 'direct' ? [Math.ceil((oh * ow) / 4 / 64), Math.ceil(og / 8), n * op.groups] : [Math.ceil((oh * ow) / 64), Math.ceil(og / 64), n * op.groups];
+        made = [dispatch(pipeline, [params, x, chunks[0].buffer, bias, y], workgroups)];
         break;
       }
       case 'linear': {
         const k = node.inputShapes[0][0];
         const { chunks, bias } = this.weights.get(node.name)!;
-        const params = (rows: number, rowBase: number, split = 0) => this.uniform([u(n), u(k), u(op.out), u(rowBase), u(rows), u(relu ? 1 : 0), u(split)]);
-        if (n > GEMV_IMAGES) {
+        const params = (rows: number, rowBase: number, split = 0, image0 = 0) => this.uniform([u(n), u(k), u(op.out), u(rowBase), u(rows), u(relu ? 1 : 0), u(split), u(image0)]);
+        if (n > GEMV_IMAGES && this.kernels === 'tiled') {
           const pipeline = await this.pipeline('linear', 'gemm');
           made = chunks.map((c) => dispatch(pipeline, [params(c.rows, c.rowBase), x, c.buffer, bias, y], [Math.ceil(n / 64), Math.ceil(c.rows / 64), 1]));
           break;
         }
         const split = gemvSplit(k);
-        const [partial, sum] = await Promise.all([this.pipeline('linear', k % 4 === 0 ? 'gemv4' : 'gemv', { IMAGES: n }), this.pipeline('linear', 'gemvSum')]);
         const rowsMax = Math.max(...chunks.map((c) => c.rows));
-        const scratch = this.scratchBuffer(`${node.name}@${n}`, n * rowsMax * split * 4); // reused by each chunk in turn
-        made = chunks.flatMap((c) => {
-          const p = params(c.rows, c.rowBase, split);
-          return [dispatch(partial, [p, x, c.buffer, undefined, undefined, scratch], spread(c.rows * split)), dispatch(sum, [p, undefined, undefined, bias, y, scratch], spread(n * c.rows))];
-        });
+        const scratch = this.scratchBuffer(`${node.name}@${n}`, Math.min(n, GEMV_IMAGES) * rowsMax * split * 4); // reused by each dispatch in turn
+        made = [];
+        for (let image0 = 0; image0 < n; image0 += GEMV_IMAGES) {
+          const images = Math.min(GEMV_IMAGES, n - image0);
+          const [partial, sum] = await Promise.all([this.pipeline('linear', k % 4 === 0 ? 'gemv4' : 'gemv', { IMAGES: images }), this.pipeline('linear', 'gemvSum', { IMAGES: images })]);
+          for (const c of chunks) {
+            const p = params(c.rows, c.rowBase, split, image0);
+            made.push(dispatch(partial, [p, x, c.buffer, undefined, undefined, scratch], spread(c.rows * split)), dispatch(sum, [p, undefined, undefined, bias, y, scratch], spread(images * c.rows)));
+          }
+        }
         break;
       }
       case 'relu':

@@ -4,7 +4,7 @@
 //
 // `gemm` (batch > 8): a workgroup of 16 x 16 invocations owns a 64 (features) x 64 (images) tile
 // of y, each invocation a 4 x 4 block; K in steps of 16 through workgroup memory, as in conv.wgsl.
-// `gemv` (batches up to 8): a GEMM tile of 64 images would leave most columns idle, and a small
+// `gemv` (batches up to 8, and any batch on a software adapter, 8 images per dispatch): a GEMM tile of 64 images would leave most columns idle, and a small
 // batch is bound by reading the weights anyway, so each weight is read once and used for every
 // image. Two passes and no workgroup barrier: on software adapters (lavapipe, SwiftShader) a
 // barrier suspends and resumes every SIMD group of the workgroup, and the former reduction tree
@@ -22,6 +22,7 @@ struct Params {
   rowBase: u32, rows: u32,
   relu: u32,
   split: u32, // gemv: invocations per feature
+  image0: u32, // gemv: the first image of this dispatch's (up to 8)
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -81,7 +82,7 @@ fn gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }
 
-override IMAGES: u32 = 1u; // gemv's batch, 1..8: a pipeline per batch size, so the image loops have a fixed count
+override IMAGES: u32 = 1u; // images per gemv dispatch, 1..8: a pipeline per count, so the image loops have a fixed count
 @group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>; // x and W four k at a time, when K % 4 == 0
 @group(0) @binding(2) var<storage, read> weight4: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> partial: array<f32>; // [image][feature][lane]
@@ -98,17 +99,18 @@ fn gemv4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid
   let f = i / params.split;
   if (f >= params.rows) { return; }
   let k4 = params.k / 4u;
+  let x0 = params.image0 * k4;
   var s: array<f32, 8>;
   for (var k = i % params.split; k < k4; k = k + params.split) {
     let w = weight4[f * k4 + k];
-    s[0] = dot4(w, x4[k], s[0]);
-    if (IMAGES > 1u) { s[1] = dot4(w, x4[1u * k4 + k], s[1]); }
-    if (IMAGES > 2u) { s[2] = dot4(w, x4[2u * k4 + k], s[2]); }
-    if (IMAGES > 3u) { s[3] = dot4(w, x4[3u * k4 + k], s[3]); }
-    if (IMAGES > 4u) { s[4] = dot4(w, x4[4u * k4 + k], s[4]); }
-    if (IMAGES > 5u) { s[5] = dot4(w, x4[5u * k4 + k], s[5]); }
-    if (IMAGES > 6u) { s[6] = dot4(w, x4[6u * k4 + k], s[6]); }
-    if (IMAGES > 7u) { s[7] = dot4(w, x4[7u * k4 + k], s[7]); }
+    s[0] = dot4(w, x4[x0 + k], s[0]);
+    if (IMAGES > 1u) { s[1] = dot4(w, x4[x0 + 1u * k4 + k], s[1]); }
+    if (IMAGES > 2u) { s[2] = dot4(w, x4[x0 + 2u * k4 + k], s[2]); }
+    if (IMAGES > 3u) { s[3] = dot4(w, x4[x0 + 3u * k4 + k], s[3]); }
+    if (IMAGES > 4u) { s[4] = dot4(w, x4[x0 + 4u * k4 + k], s[4]); }
+    if (IMAGES > 5u) { s[5] = dot4(w, x4[x0 + 5u * k4 + k], s[5]); }
+    if (IMAGES > 6u) { s[6] = dot4(w, x4[x0 + 6u * k4 + k], s[6]); }
+    if (IMAGES > 7u) { s[7] = dot4(w, x4[x0 + 7u * k4 + k], s[7]); }
   }
   let image = params.rows * params.split;
   partial[i] = s[0];
@@ -130,17 +132,17 @@ fn gemv(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   var s: array<f32, 8>;
   for (var k = i % params.split; k < params.k; k = k + params.split) {
     let w = weight[f * params.k + k];
-    for (var n = 0u; n < IMAGES; n = n + 1u) { s[n] = fma(w, x[n * params.k + k], s[n]); }
+    for (var n = 0u; n < IMAGES; n = n + 1u) { s[n] = fma(w, x[(params.image0 + n) * params.k + k], s[n]); }
   }
   for (var n = 0u; n < IMAGES; n = n + 1u) { partial[n * params.rows * params.split + i] = s[n]; }
 }
 
 @compute @workgroup_size(256)
 fn gemvSum(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wg.x + wg.y * 65535u) * 256u + lid.x; // n * rows + f
-  if (i >= params.n * params.rows) { return; }
+  let i = (wg.x + wg.y * 65535u) * 256u + lid.x; // (n - image0) * rows + f
+  if (i >= IMAGES * params.rows) { return; }
   var v = 0.0;
   for (var j = 0u; j < params.split; j = j + 1u) { v = v + partial[i * params.split + j]; }
   let o = params.rowBase + i % params.rows;
-  y[(i / params.rows) * params.o + o] = finish(v + bias[o]);
+  y[(params.image0 + i / params.rows) * params.o + o] = finish(v + bias[o]);
 }
