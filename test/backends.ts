@@ -6,7 +6,7 @@
 import type { Backend } from '../src/backends/backend.js';
 import { referenceBackend } from '../src/backends/reference/index.js';
 import { wasmBackend } from '../src/backends/wasm/index.js';
-import { defaultGpu, isSoftwareAdapter, requestAdapter, webgpuBackend } from '../src/backends/webgpu/index.js';
+import { defaultGpu, isSoftwareAdapter, KERNEL_CHOICES, requestAdapter, webgpuBackend } from '../src/backends/webgpu/index.js';
 
 export interface BackendUnderTest {
   readonly name: string;
@@ -22,12 +22,11 @@ export interface BackendUnderTest {
 async function webgpu(): Promise<BackendUnderTest[]> {
   const entry = { opTolerance: 1e-5, networkTolerance: 1e-4, runsScale: 0.25 };
   try {
-    // the adapter's own kernels first (webgpuUnderTest); the other set too, so that both pass every suite
-    const software = isSoftwareAdapter((await requestAdapter(await defaultGpu())).info);
-    return [
-      { name: 'webgpu', backend: webgpuBackend(), ...entry },
-      { name: `webgpu, ${software ? 'tiled' : 'direct'} kernels`, backend: webgpuBackend({ kernels: software ? 'tiled' : 'direct' }), ...entry },
-    ];
+    // the adapter's own kernels first (webgpuUnderTest), then every other set of the kernel ladder,
+    // so that each passes every suite
+    const own = isSoftwareAdapter((await requestAdapter(await defaultGpu())).info) ? 'direct' : 'tiled';
+    const others = KERNEL_CHOICES.filter((k) => k !== own).map((kernels) => ({ name: `webgpu, ${kernels} kernels`, backend: webgpuBackend({ kernels }), ...entry }));
+    return [{ name: 'webgpu', backend: webgpuBackend(), ...entry }, ...others];
   } catch (e) {
     const why = (e as Error).message;
     if (process.env.CI) return [{ name: 'webgpu (no adapter, under CI: failing)', backend: { name: 'webgpu', load: () => Promise.reject(e) }, ...entry }];

@@ -3,7 +3,9 @@
 // rather than silent: a shader that does not compile, a device that is gone.
 import { describe, expect, it } from 'vitest';
 import { referenceBackend } from '../src/backends/reference/index.js';
-import { compilePipeline, defaultGpu, describeAdapter, requestAdapter, webgpuBackend } from '../src/backends/webgpu/index.js';
+import { readFileSync } from 'node:fs';
+import { compilePipeline, defaultGpu, describeAdapter, KERNEL_CHOICES, requestAdapter, webgpuBackend } from '../src/backends/webgpu/index.js';
+import { LADDER_TOLERANCE, LadderError, runWebgpuLadder } from '../bench/webgpu-ladder-core.js';
 import { BackendError } from '../src/errors.js';
 import { Graph } from '../src/graph/index.js';
 import type { Op } from '../src/graph/index.js';
@@ -28,14 +30,30 @@ it('names a software adapter as software: Dawn in Node (lavapipe), Chrome (Swift
 });
 
 describe.skipIf(!webgpuUnderTest)('webgpu', () => {
-  it('splits a weight matrix larger than one binding into several, on the GEMV (batches up to 8) and the GEMM paths', async () => {
-    const small = webgpuBackend({ maxBindingBytes: 4096 }); // 10 rows of 100 floats per buffer
-    for (const n of [1, 3, 11]) {
-      const x = randomTensor([n, 100], n);
-      const params = { weight: randomTensor([53, 100], 7), bias: randomTensor([53], 8) };
-      const expected = await runOp(referenceBackend, { type: 'linear', out: 53 }, x, params);
-      expect(relErr((await runOp(small, { type: 'linear', out: 53 }, x, params)).data, expected.data), `batch ${n}`).toBeLessThanOrEqual(1e-5);
+  it('splits a weight matrix larger than one binding into several, on the GEMV (up to 8 images a dispatch) and the GEMM paths', async () => {
+    for (const kernels of KERNEL_CHOICES) {
+      const small = webgpuBackend({ maxBindingBytes: 4096, kernels }); // 10 rows of 100 floats per buffer
+      for (const n of [1, 3, 11, 17]) {
+        const x = randomTensor([n, 100], n);
+        const params = { weight: randomTensor([53, 100], 7), bias: randomTensor([53], 8) };
+        const expected = await runOp(referenceBackend, { type: 'linear', out: 53 }, x, params);
+        expect(relErr((await runOp(small, { type: 'linear', out: 53 }, x, params)).data, expected.data), `${kernels}, batch ${n}`).toBeLessThanOrEqual(1e-5);
+      }
     }
+  });
+
+  it("the kernel ladder times every kernel set after checking it, and stops at a planted bug, naming the layer and kernels", async () => {
+    const options = { preset: 'mini' as const, width: 0.5, batch: 2, runs: 1, layers: ['conv2', 'fc6'] };
+    const rungs = await runWebgpuLadder({ ...options, kernels: KERNEL_CHOICES, backend: (kernels) => webgpuBackend({ kernels, syncEachNode: true }) });
+    expect(rungs.map((r) => `${r.layer} ${r.kernels}`)).toEqual(['conv2', 'fc6'].flatMap((l) => KERNEL_CHOICES.map((k) => `${l} ${k}`)));
+    for (const r of rungs) expect(r.error).toBeLessThanOrEqual(LADDER_TOLERANCE);
+    // one window column short: every output misses a term, which only a check against the reference sees
+    const source = readFileSync(new URL('../src/backends/webgpu/conv-direct.wgsl', import.meta.url), 'utf8');
+    const planted = source.replace('kx < params.kw;', 'kx + 1u < params.kw;');
+    expect(planted).not.toBe(source);
+    const run = runWebgpuLadder({ ...options, kernels: ['direct'], backend: (kernels) => webgpuBackend({ kernels, syncEachNode: true, sources: { 'conv-direct': planted } }) });
+    await expect(run).rejects.toThrow(LadderError);
+    await expect(run).rejects.toThrow(/conv2 on the direct kernels is wrong: relative error .* not timed/);
   });
 
   it('sums each GEMV output in an order fixed by K: the same bits whatever the binding split, the partition or the batch', async () => {

@@ -27,14 +27,18 @@ export interface WebGpuOptions {
   readonly syncEachNode?: boolean;
   /**
    * The kernels for conv and FC: `tiled` (conv.wgsl, and linear.wgsl's gemm past 8 images:
-   * workgroup memory, what a GPU wants) or `direct` (conv-direct.wgsl, and gemv for every batch, 8
-   * images per dispatch: no barriers, what a CPU-backed adapter wants). Default by the adapter:
-   * `direct` on a software one (lavapipe, SwiftShader), `tiled` otherwise.
+   * workgroup memory, what a GPU wants), `direct` (conv-direct.wgsl, and gemv for every batch, 8
+   * images per dispatch: no barriers, what a CPU-backed adapter wants), or `naive` (one output per
+   * invocation: the kernel ladder's baseline). Default by the adapter: `direct` on a software one
+   * (lavapipe, SwiftShader), `tiled` otherwise.
    */
   readonly kernels?: KernelChoice;
+  /** WGSL text in place of a kernel file's (the kernel ladder's planted-bug test, a kernel in development). */
+  readonly sources?: Partial<Record<KernelFile, string>>;
 }
 
-export type KernelChoice = 'tiled' | 'direct';
+export const KERNEL_CHOICES = ['naive', 'tiled', 'direct'] as const;
+export type KernelChoice = (typeof KERNEL_CHOICES)[number];
 
 // The spec's flag values, so that nothing depends on browser globals (Node has none).
 const STORAGE = 0x80;
@@ -44,7 +48,7 @@ const COPY_SRC = 0x4;
 const MAP_READ = 0x1;
 const MAP_MODE_READ = 0x1;
 
-const KERNEL_FILES = ['conv', 'conv-direct', 'linear', 'maps', 'softmax'] as const;
+const KERNEL_FILES = ['conv', 'conv-direct', 'conv-naive', 'linear', 'maps', 'softmax'] as const;
 /** Images per gemv dispatch (the size of linear.wgsl's accumulator arrays); past it, a GPU takes the tiled gemm. */
 const GEMV_IMAGES = 8;
 
@@ -57,7 +61,7 @@ const GEMV_IMAGES = 8;
 export function gemvSplit(k: number): number {
   return Math.min(64, 2 ** Math.floor(Math.log2(Math.max(1, k / 16))));
 }
-type KernelFile = (typeof KERNEL_FILES)[number];
+export type KernelFile = (typeof KERNEL_FILES)[number];
 
 /** conv-direct.wgsl's weights: [O, C/groups, kh, kw] as [group][block of 8 channels][k][8], zeros past a group's last channel. */
 export function packDirectConv(w: Tensor, groups: number): Float32Array {
@@ -357,7 +361,8 @@ class WebGpuExecutor implements Executor<GpuTensor> {
     const key = `${file}:${entry}:${JSON.stringify(constants ?? {})}`;
     let made = this.pipelines.get(key);
     if (!made) {
-      made = readWgsl(file).then((code) => compilePipeline(this.device, code, entry, `${file}.wgsl`, constants));
+      const source = this.options.sources?.[file];
+      made = (source !== undefined ? Promise.resolve(source) : readWgsl(file)).then((code) => compilePipeline(this.device, code, entry, `${file}.wgsl`, constants));
       this.pipelines.set(key, made);
     }
     return made;
@@ -390,13 +395,17 @@ class WebGpuExecutor implements Executor<GpuTensor> {
       case 'conv2d': {
         const [c, h, w] = node.inputShapes[0];
         const [o, oh, ow] = node.shape;
-        const pipeline = await this.pipeline(this.kernels === 'direct' ? 'conv-direct' : 'conv', 'main');
+        const pipeline = await this.pipeline(this.kernels === 'direct' ? 'conv-direct' : this.kernels === 'naive' ? 'conv-naive' : 'conv', 'main');
         const { chunks, bias } = this.weights.get(node.name)!;
         const win = windowOf(op);
         const params = this.uniform([u(c), u(h), u(w), u(o), u(oh), u(ow), u(win.kh), u(win.kw), u(win.sh), u(win.sw), u(win.top), u(win.left), u(op.groups), u(relu ? 1 : 0)]);
         const og = o / op.groups;
         const workgroups: [number, number, number] =
-          this.kernels === 'direct' ? [Math.ceil((oh * ow) / 4 / 64), Math.ceil(og / 8), n * op.groups] : [Math.ceil((oh * ow) / 64), Math.ceil(og / 64), n * op.groups];
+          this.kernels === 'direct'
+            ? [Math.ceil((oh * ow) / 4 / 64), Math.ceil(og / 8), n * op.groups]
+            : this.kernels === 'naive'
+              ? [Math.ceil((oh * ow) / 64), o, n]
+              : [Math.ceil((oh * ow) / 64), Math.ceil(og / 64), n * op.groups];
         made = [dispatch(pipeline, [params, x, chunks[0].buffer, bias, y], workgroups)];
         break;
       }
@@ -404,6 +413,11 @@ class WebGpuExecutor implements Executor<GpuTensor> {
         const k = node.inputShapes[0][0];
         const { chunks, bias } = this.weights.get(node.name)!;
         const params = (rows: number, rowBase: number, split = 0, image0 = 0) => this.uniform([u(n), u(k), u(op.out), u(rowBase), u(rows), u(relu ? 1 : 0), u(split), u(image0)]);
+        if (this.kernels === 'naive') {
+          const pipeline = await this.pipeline('linear', 'naive');
+          made = chunks.map((c) => dispatch(pipeline, [params(c.rows, c.rowBase), x, c.buffer, bias, y], [Math.ceil(c.rows / 64), n, 1]));
+          break;
+        }
         if (n > GEMV_IMAGES && this.kernels === 'tiled') {
           const pipeline = await this.pipeline('linear', 'gemm');
           made = chunks.map((c) => dispatch(pipeline, [params(c.rows, c.rowBase), x, c.buffer, bias, y], [Math.ceil(n / 64), Math.ceil(c.rows / 64), 1]));

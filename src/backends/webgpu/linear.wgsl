@@ -36,6 +36,18 @@ fn finish(v: f32) -> f32 {
   return v;
 }
 
+// `naive`: one output per invocation, a dot product read from storage (the kernel ladder's first rung).
+@compute @workgroup_size(64)
+fn naive(@builtin(global_invocation_id) id: vec3<u32>) {
+  let f = id.x; // within this dispatch's rows
+  let n = id.y;
+  if (f >= params.rows) { return; }
+  var acc = 0.0;
+  for (var k = 0u; k < params.k; k = k + 1u) { acc = fma(weight[f * params.k + k], x[n * params.k + k], acc); }
+  let o = params.rowBase + f;
+  y[n * params.o + o] = finish(acc + bias[o]);
+}
+
 const TILE: u32 = 64u;
 const KT: u32 = 16u;
 var<workgroup> tileW: array<vec4<f32>, 256>; // [k][16 groups of 4 features]
