@@ -5,22 +5,12 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { referenceBackend } from '../src/backends/reference/index.js';
 import { writeOnnx } from '../src/io/index.js';
 import { alexnet } from '../src/models/index.js';
-import { createRng, uniform } from '../src/random.js';
 import { runGraph } from '../src/runtime/index.js';
-import type { Tensor } from '../src/tensor.js';
-import { tensor } from '../src/tensor.js';
 import { paperInit } from '../src/train/index.js';
+import { benchInput, SEED } from './bench-input.js';
 
 export const CACHE = new URL('.cache', import.meta.url).pathname;
-export const SEED = 1;
-
-/** `batch` images, uniform in [-128, 128) like mean-subtracted pixels; image 0 is the same for every batch size. */
-export function benchInput(batch: number): Tensor {
-  const x = tensor([batch, 3, 227, 227]);
-  const rng = createRng(SEED);
-  for (let i = 0; i < x.data.length; i++) x.data[i] = 256 * uniform(rng) - 128;
-  return x;
-}
+export { benchInput, SEED } from './bench-input.js';
 
 export async function prepareNetworkBench(): Promise<void> {
   mkdirSync(CACHE, { recursive: true });

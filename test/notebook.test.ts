@@ -17,6 +17,8 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { build, createServer as createViteServer } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PageResult } from '../bench/results-schema.js';
+import { pageResultSchema } from '../bench/results-schema.js';
 import { readStats } from '../src/data/stats.js';
 import type { OpOf } from '../src/graph/index.js';
 import { windowOf } from '../src/graph/index.js';
@@ -42,7 +44,7 @@ const cli = (...args: string[]) => {
 };
 const classify = (image: string, ...flags: string[]): { class: number; prob: number; label: string }[] => JSON.parse(cli('classify', image, '--json', ...flags)).results[0].top;
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png' };
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png' };
 
 /** The built files behind a plain static server on localhost (a secure context, so WebGPU is offered). */
 function serve(dir: string): Promise<{ url: string; close: () => void }> {
@@ -428,6 +430,43 @@ describe.skipIf(!haveChromium)('the notebook page', () => {
     await page.locator('[data-cell="train"]').screenshot({ path: path.join(ARTIFACTS, 'notebook-train.png') });
     await page.close();
   });
+
+  it('the benchmark page times every system it offers, each checked against the reference, and downloads its results in the schema', async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${site.url}/bench.html?width=0.25&batch=1&runs=1&ladder=1&auto=1`);
+    await page.waitForFunction(() => ['done', 'error'].includes((window as unknown as { __alexnetBench?: { state: string } }).__alexnetBench?.state ?? ''), undefined, { timeout: 400_000, polling: 500 });
+    const state = await page.evaluate(() => (window as unknown as { __alexnetBench: { state: string; message: string; result: PageResult } }).__alexnetBench);
+    expect(state.state, `${state.message} ${errors.join('; ')}`).toBe('done');
+    const result = pageResultSchema.parse(state.result);
+    expect(result.failures).toEqual([]);
+    // every core (cross-origin isolated by coi-serviceworker on this plain server), SwiftShader named as software
+    expect(result.machine.isolated).toBe(true);
+    expect(result.machine.adapters.map((a) => a.software)).toEqual([true]);
+    const threads = Math.min(availableParallelism(), result.machine.cores);
+    const systems = result.network.map((r) => r.system);
+    expect(systems).toEqual(
+      expect.arrayContaining(['ours, wasm, 1 thread', 'ours, webgpu (google)', 'TensorFlow.js wasm', 'TensorFlow.js webgpu', 'onnxruntime-web wasm', 'onnxruntime-web webgpu']),
+    );
+    if (threads > 1) expect(systems).toContain(`ours, wasm, ${threads} threads`);
+    expect(result.network.find((r) => r.system.startsWith('ours, webgpu'))!.details).toContain('WebGPU on software Vulkan (CPU): google swiftshader');
+    for (const r of result.network) expect(r.error, r.system).toBeLessThanOrEqual(1e-4);
+    // ours layer by layer: every conv and FC of the network, summing to about the whole run
+    const layerNames = alexnet({ preset: 'bvlc', width: 0.25 }).nodes.filter((n) => n.op.type === 'conv2d' || n.op.type === 'linear').map((n) => n.name);
+    for (const l of result.layers) expect(Object.keys(l.layers), l.system).toEqual(expect.arrayContaining(layerNames));
+    // the kernel ladder on the adapter: every layer on every kernel set, each checked
+    expect(result.webgpuLadder.map((r) => `${r.layer} ${r.kernels}`)).toEqual(layerNames.flatMap((l) => ['naive', 'tiled', 'direct'].map((k) => `${l} ${k}`)));
+    expect(await page.locator('#table tbody tr').count()).toBe(result.network.length);
+    expect(await page.locator('#chart svg').count()).toBe(1);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const file = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    expect(pageResultSchema.parse(file)).toEqual(result);
+    for (const [width, height] of [[1280, 800], [1024, 640], [390, 844]]) {
+      await page.setViewportSize({ width, height });
+      await page.screenshot({ path: path.join(ARTIFACTS, `bench-page-${width}x${height}.png`), fullPage: true });
+    }
+  }, 420_000);
 
   it('runs from the dev server (npm run notebook), cross-origin isolated by its headers', async () => {
     const server = await createViteServer({ configFile: CONFIG, logLevel: 'error', server: { port: 0, host: '127.0.0.1' } });

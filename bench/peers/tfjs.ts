@@ -23,9 +23,17 @@ export interface TfjsPeer {
 
 type Layer = (x: tf.Tensor) => tf.Tensor;
 
-/** `threads` is asked of tfjs-wasm (which gets 1 in Node, see useWasm); tfjs-webgpu has none to set. */
-export async function loadTfjsPeer(system: TfjsSystem, graph: Graph, weights: Weights, threads: number): Promise<TfjsPeer> {
-  const { details, maxBindingBytes } = system === 'tfjs-wasm' ? await useWasm(threads) : await useWebgpu();
+/** How a bundled page runs tfjs-backend-wasm: where the bundler put its .wasm files. */
+export interface TfjsInPage {
+  readonly wasmPaths: Record<string, string>;
+}
+
+/**
+ * `threads` is asked of tfjs-wasm (which gets 1 in Node and in a bundled page, see useWasm);
+ * tfjs-webgpu has none to set.
+ */
+export async function loadTfjsPeer(system: TfjsSystem, graph: Graph, weights: Weights, threads: number, page?: TfjsInPage): Promise<TfjsPeer> {
+  const { details, maxBindingBytes } = system === 'tfjs-wasm' ? await useWasm(threads, page) : await useWebgpu();
   tf.enableProdMode(); // no per-op NaN checks or debug validation, as an application would run it
   const held: tf.Tensor[] = [];
   let layers: Layer[] = [];
@@ -56,8 +64,15 @@ interface TfjsBackend {
   readonly maxBindingBytes: number;
 }
 
-async function useWasm(threads: number): Promise<TfjsBackend> {
+async function useWasm(threads: number, page?: TfjsInPage): Promise<TfjsBackend> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  if (page) {
+    wasm.setWasmPaths(page.wasmPaths);
+    // its threaded build's pthread workers run a copy of the bundle's glue code that the bundler
+    // has renamed, and die on start ("e is not defined", tfjs issue 4107), after which setBackend
+    // never settles: the single-threaded SIMD build, as tfjs's maintainers advise there
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  }
   // Only the threaded build reads it, and tfjs-backend-wasm never picks that build in Node
   // (WASM_HAS_MULTITHREAD_SUPPORT is false there): forced on, it starts its pthread workers from a
   // blob: URL, which Node's worker_threads refuses (ERR_WORKER_PATH). So 1 thread, whatever THREADS.
@@ -66,17 +81,21 @@ async function useWasm(threads: number): Promise<TfjsBackend> {
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const threaded = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
   const used = wasm.getThreadsCount();
-  const details = `wasm ${simd ? 'SIMD' : 'no SIMD'}, ${used} thread${used > 1 ? 's' : ''}${threaded ? '' : ': tfjs has no wasm threads in Node'}`;
+  const why = page ? ": tfjs's threaded build cannot start its workers in a bundled page" : ': tfjs has no wasm threads in Node';
+  const details = `wasm ${simd ? 'SIMD' : 'no SIMD'}, ${used} thread${used > 1 ? 's' : ''}${threaded ? '' : why}`;
   return { details, maxBindingBytes: Infinity };
 }
 
 async function useWebgpu(): Promise<TfjsBackend> {
   // tfjs-backend-webgpu registers itself on import only if navigator.gpu exists, and uses the
-  // WebGPU flag constants (GPUBufferUsage, ...) as globals: Dawn's bindings provide both.
-  const { globals } = await import('webgpu');
-  Object.assign(globalThis, globals);
+  // WebGPU flag constants (GPUBufferUsage, ...) as globals: a browser has both; in Node, Dawn's
+  // bindings provide them.
   const gpu = await defaultGpu();
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
+  if (typeof window === 'undefined') {
+    const { globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
+  }
   const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
   await setBackend('webgpu');
   const backend = tf.backend();

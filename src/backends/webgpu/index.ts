@@ -454,7 +454,7 @@ class WebGpuExecutor implements Executor<GpuTensor> {
           u(op.type === 'avgpool2d' && op.countIncludePad ? 1 : 0), u(op.type === 'adaptiveavgpool2d' ? 1 : 0),
           u(lrn?.size ?? 0), u(lrn?.groups ?? 1), f(lrn ? (lrn.alphaOverSize ? lrn.alpha / lrn.size : lrn.alpha) : 0), f(lrn?.beta ?? 0), f(lrn?.k ?? 0),
         ]);
-        made = [dispatch(pipeline, [params, x, y], spread(count))];
+        made = [dispatch(pipeline, [params, x, y], op.type === 'lrn' ? [Math.ceil((h * w) / 256), c, n] : spread(count))];
         break;
       }
       case 'softmax': {

@@ -1,5 +1,5 @@
 // The per-element ops, one invocation per output value, 256 per workgroup (dispatched over x and,
-// past 65535 workgroups, y): ReLU; LRN across channels (both alpha forms, groups); max-pool; and
+// past 65535 workgroups, y; LRN over pixels, channels and images): ReLU; LRN across channels (both alpha forms, groups); max-pool; and
 // average pools, fixed or adaptive. Each reads a handful of inputs, so there is nothing to tile.
 // A pool's window is clipped to the map: padding holds no input (it never wins a max, and counts
 // in a mean only with countIncludePad, up to the padded map's edge, as PyTorch counts it).
@@ -40,15 +40,16 @@ fn relu(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   y[i] = select(0.0, v, v > 0.0); // NaN -> 0, as the reference
 }
 
-// y[c] = x[c] / (k + scale · Σ_j x[j]²)^β over the channels j within size/2 of c inside c's group
+// y[c] = x[c] / (k + scale · Σ_j x[j]²)^β over the channels j within size/2 of c inside c's group.
+// Dispatched as (pixels, channels, images), so that no invocation divides to find its place: a
+// vector integer division is a scalar loop on a CPU-backed adapter, and cost more than the op.
 @compute @workgroup_size(256)
-fn lrn(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = index(wg, lid);
-  if (i >= params.count) { return; }
+fn lrn(@builtin(global_invocation_id) id: vec3<u32>) {
   let hw = params.h * params.w;
-  let pixel = i % hw;
-  let c = (i / hw) % params.c;
-  let mapsBase = (i / (hw * params.c)) * params.c * hw;
+  let pixel = id.x;
+  if (pixel >= hw) { return; }
+  let c = id.y;
+  let mapsBase = id.z * params.c * hw;
   let perGroup = params.c / params.groups;
   let lo = (c / perGroup) * perGroup;
   let half = params.size / 2u;
@@ -59,6 +60,7 @@ fn lrn(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: 
     let a = x[mapsBase + j * hw + pixel];
     sum = fma(a, a, sum);
   }
+  let i = mapsBase + c * hw + pixel;
   y[i] = x[i] * pow(params.k + params.scale * sum, -params.beta);
 }
 
