@@ -4,7 +4,8 @@
 //     (reference against the wasm builds), each checked against a float64 or reference result first;
 //   AlexNet bvlc (full width) forward on our backends and on the peers, onnxruntime-web (wasm),
 //     onnxruntime-node (native), TensorFlow.js wasm and WebGPU, on the same network, weights, input;
-//   per-layer times per backend (bench/layers.ts); paper on one device against two (wasm workers,
+//   per-layer times per backend (bench/layers.ts); the WebGPU kernel ladder (bench/webgpu-ladder.ts);
+//   paper on one device against two (wasm workers,
 //     WebGPU devices); and the training step against PyTorch (bench/train.ts; full run only).
 // Writes bench/results/<date>-<machine>.{json,md} and charts (<...>-network.svg, <...>-layers.svg)
 // and prints the Markdown (the README's benchmark section is a copy of the latest).
@@ -21,6 +22,7 @@ import type { LadderRow } from './gemm-ladder.js';
 import { layersMarkdown, runLayers } from './layers.js';
 import { prepareNetworkBench } from './network-setup.js';
 import { runOpLadder } from './op-ladder.js';
+import { webgpuLadder } from './webgpu-ladder.js';
 
 const quick = process.argv.includes('--quick');
 
@@ -96,6 +98,9 @@ const devices = rows.filter((r) => r.preset === 'paper');
 
 console.log('\nPer layer, per backend');
 const layers = await runLayers(quick);
+// the WebGPU kernel ladder at full width (quick: one batch, two layers' worth of time at width 0.25)
+console.log('\nThe WebGPU kernel ladder');
+const webgpu = quick ? await webgpuLadder('bvlc', 0.25, [1], 1) : await webgpuLadder('bvlc', 1, [1, 16], 2);
 let training: { markdown: string; rows: unknown } | undefined;
 if (!quick) {
   console.log('\nThe training step against PyTorch (bench/train.ts)');
@@ -112,7 +117,7 @@ const markdown = report();
 // one file per run (UTC time in the name), so that runs on a noisy machine can be compared
 const name = `${date}T${now.slice(11, 16).replace(':', '')}-${m.cpu.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}-${m.cores}c${quick ? '-quick' : ''}`;
 mkdirSync(new URL('results', import.meta.url), { recursive: true });
-writeFileSync(new URL(`results/${name}.json`, import.meta.url), `${JSON.stringify({ date, machine: m, quick, ladder, ops, network, devices, layers, training: training?.rows }, null, 2)}\n`);
+writeFileSync(new URL(`results/${name}.json`, import.meta.url), `${JSON.stringify({ date, machine: m, quick, ladder, ops, network, devices, layers, webgpuLadder: webgpu.rungs, training: training?.rows }, null, 2)}\n`);
 writeFileSync(new URL(`results/${name}.md`, import.meta.url), markdown);
 await writeChart(`results/${name}-network`, networkChart());
 await writeChart(
@@ -182,6 +187,8 @@ function report(): string {
       const [build, shape] = key.split('|');
       return `| ${build} | ${shape} | ${at('naive').gflops.toFixed(1)} | ${at('blocked').gflops.toFixed(1)} | ${at('packed micro-kernel').gflops.toFixed(1)} | ${(100 * at('packed micro-kernel').ofCeiling).toFixed(0)} % |`;
     }),
+    '',
+    webgpu.markdown,
     '',
     '**LRN and max-pool** (bvlc\'s layers, one thread; the op\'s own time; GB/s of its input and output, against the measured read bandwidth; every output checked against the reference first):',
     '',
