@@ -26,8 +26,8 @@ export interface WebGpuOptions {
   /** Wait for each node's work to finish, so the runtime's per-node times are GPU times. Default false. */
   readonly syncEachNode?: boolean;
   /**
-   * The kernels for conv and FC: `tiled` (conv.wgsl, and linear.wgsl's gemm past 8 images:
-   * workgroup memory, what a GPU wants), `direct` (conv-direct.wgsl, and gemv for every batch, 8
+   * The kernels for conv and FC: `tiled` (conv.wgsl's main, and linear.wgsl's gemm past 8 images:
+   * workgroup memory, what a GPU wants), `direct` (conv.wgsl's direct, and gemv for every batch, 8
    * images per dispatch: no barriers, what a CPU-backed adapter wants), or `naive` (one output per
    * invocation: the kernel ladder's baseline). Default by the adapter: `direct` on a software one
    * (lavapipe, SwiftShader), `tiled` otherwise.
@@ -48,7 +48,7 @@ const COPY_SRC = 0x4;
 const MAP_READ = 0x1;
 const MAP_MODE_READ = 0x1;
 
-const KERNEL_FILES = ['conv', 'conv-direct', 'conv-naive', 'linear', 'maps', 'softmax'] as const;
+const KERNEL_FILES = ['conv', 'linear', 'maps', 'softmax'] as const;
 /** Images per gemv dispatch (the size of linear.wgsl's accumulator arrays); past it, a GPU takes the tiled gemm. */
 const GEMV_IMAGES = 8;
 
@@ -63,7 +63,7 @@ export function gemvSplit(k: number): number {
 }
 export type KernelFile = (typeof KERNEL_FILES)[number];
 
-/** conv-direct.wgsl's weights: [O, C/groups, kh, kw] as [group][block of 8 channels][k][8], zeros past a group's last channel. */
+/** conv.wgsl's `direct` weights: [O, C/groups, kh, kw] as [group][block of 8 channels][k][8], zeros past a group's last channel. */
 export function packDirectConv(w: Tensor, groups: number): Float32Array {
   const [o] = w.shape;
   const k = sizeOf(w.shape) / o;
@@ -395,7 +395,7 @@ class WebGpuExecutor implements Executor<GpuTensor> {
       case 'conv2d': {
         const [c, h, w] = node.inputShapes[0];
         const [o, oh, ow] = node.shape;
-        const pipeline = await this.pipeline(this.kernels === 'direct' ? 'conv-direct' : this.kernels === 'naive' ? 'conv-naive' : 'conv', 'main');
+        const pipeline = await this.pipeline('conv', this.kernels === 'tiled' ? 'main' : this.kernels);
         const { chunks, bias } = this.weights.get(node.name)!;
         const win = windowOf(op);
         const params = this.uniform([u(c), u(h), u(w), u(o), u(oh), u(ow), u(win.kh), u(win.kw), u(win.sh), u(win.sw), u(win.top), u(win.left), u(op.groups), u(relu ? 1 : 0)]);
