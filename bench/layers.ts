@@ -2,11 +2,10 @@
 // Markdown table per preset (layers as rows, configurations as columns, ms/image) and writes
 // bench/results/layers-<date>[-quick].svg, one stacked bar per configuration. runLayers() is the
 // measurement, for other scripts. Each configuration runs in its own process (layers-child.ts).
-import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { alexnet } from '../src/models/index.js';
 import { stackedBars } from './charts.js';
-import { writeChart } from './common.js';
+import { runChild, writeChart } from './common.js';
 import type { Spread } from './common.js';
 import { prepareNetworkBench } from './network-setup.js';
 
@@ -65,10 +64,8 @@ function label(r: Omit<LayerRow, 'label'>): string {
 /** Measures every configuration (quick: wasm relaxed on 2 threads and WebGPU, paper, batch 1, few runs). */
 export async function runLayers(quick: boolean): Promise<LayerRow[]> {
   await prepareNetworkBench(); // the full-width reference outputs every row is checked against
-  const child = new URL('layers-child.ts', import.meta.url).pathname;
   return configs(quick).map(({ system, preset, width, threads, batch, runs }) => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', child, system, preset, String(width), String(threads), String(batch), String(runs)], { encoding: 'utf8' });
-    const row = JSON.parse(out.trim().split('\n').at(-1)!) as Omit<LayerRow, 'label'>;
+    const row = runChild<Omit<LayerRow, 'label'>>('layers-child.ts', [system, preset, width, threads, batch, runs]);
     if (!(row.error <= MAX_ERROR)) throw new Error(`${system} on ${preset} (width ${width}, batch ${batch}): output differs from the reference backend by ${row.error}`);
     console.log(`  ${system.padEnd(12)} ${preset.padEnd(5)} width ${width}, ${threads} thread(s), batch ${String(batch).padStart(2)}: ${row.total.median.toFixed(1)} ms/image`);
     return { ...row, label: label(row) };

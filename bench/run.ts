@@ -16,7 +16,7 @@ import { barChart, stackedBars } from './charts.js';
 import type { ChartSpec } from '../src/charts.js';
 import { writeChart } from './common.js';
 import type { Spread } from './common.js';
-import { machine, spread } from './common.js';
+import { combineProcesses, machine, runChild } from './common.js';
 import { runLadder } from './gemm-ladder.js';
 import type { LadderRow } from './gemm-ladder.js';
 import { layersMarkdown, runLayers } from './layers.js';
@@ -75,8 +75,7 @@ const samples = new Map<string, NetworkRow[]>();
 for (let round = 0; round < PROCESSES; round++) {
   for (const [system, preset, threads, batch] of [...PEERS, ...LARGE, ...DEVICES, ...WEBGPU]) {
     const runs = quick || system.includes('webgpu') || batch === 128 ? 2 : batch === 1 ? 7 : 3;
-    const out = execFileSync(process.execPath, ['--import', 'tsx', new URL('network-child.ts', import.meta.url).pathname, system, preset, String(threads), String(batch), String(runs)], { encoding: 'utf8' });
-    const row = JSON.parse(out.trim().split('\n').at(-1)!) as NetworkRow;
+    const row = runChild<NetworkRow>('network-child.ts', [system, preset, threads, batch, runs]);
     if (!(row.error <= 1e-4)) throw new Error(`${system} on ${preset}: output differs from the reference backend by ${row.error}`);
     const key = `${system}|${preset}|${threads}|${batch}`;
     samples.set(key, [...(samples.get(key) ?? []), row]);
@@ -84,15 +83,7 @@ for (let round = 0; round < PROCESSES; round++) {
   }
 }
 /** Per configuration: the median of the processes' medians, the extremes of all their runs. */
-const rows: NetworkRow[] = [...samples.values()].map((rs) => {
-  const medians = spread(rs.map((r) => r.msPerImage.median));
-  return {
-    ...rs[0],
-    msPerImage: { median: medians.median, min: Math.min(...rs.map((r) => r.msPerImage.min)), max: Math.max(...rs.map((r) => r.msPerImage.max)), samples: rs.reduce((n, r) => n + r.msPerImage.samples, 0) },
-    processMedians: rs.map((r) => r.msPerImage.median),
-    error: Math.max(...rs.map((r) => r.error)),
-  };
-});
+const rows: NetworkRow[] = [...samples.values()].map((rs) => combineProcesses(rs));
 const network = rows.filter((r) => r.preset === 'bvlc');
 const devices = rows.filter((r) => r.preset === 'paper');
 

@@ -12,9 +12,10 @@ import type { GraphNode } from '../src/graph/index.js';
 import { alexnet } from '../src/models/index.js';
 import type { Preset } from '../src/models/index.js';
 import { createRng, uniform } from '../src/random.js';
-import { loadGraph } from '../src/runtime/index.js';
+import { loadGraph, runGraph } from '../src/runtime/index.js';
 import type { Tensor } from '../src/tensor.js';
 import { relativeError, sizeOf, tensor } from '../src/tensor.js';
+import { spread } from './spread.js';
 
 /** The op suite's tolerance for one WebGPU op against the float64 oracle (ARCHITECTURE.md, Numerics). */
 export const LADDER_TOLERANCE = 1e-5;
@@ -75,7 +76,7 @@ export async function runWebgpuLadder(options: LadderOptions): Promise<LadderRun
     const weights = new Map<string, Tensor>();
     for (const p of graph.nodes[1].params) weights.set(`y.${p.name}`, random(p.shape, p.name === 'weight' ? 1 / Math.sqrt(sizeOf(p.shape) / p.shape[0]) : 0.1));
     const x = random([options.batch, ...node.inputShapes[0]], 1);
-    const expected = await runOnce(graph, referenceBackend, weights, x);
+    const expected = (await runGraph(graph, referenceBackend, weights, x)).output.data;
     for (const kernels of options.kernels) {
       const session = await loadGraph(graph, options.backend(kernels), weights);
       try {
@@ -89,7 +90,7 @@ export async function runWebgpuLadder(options: LadderOptions): Promise<LadderRun
           const { timings } = await session.run(x);
           times.push(timings.filter((t) => t.name === 'y').reduce((s, t) => s + t.ms, 0) / options.batch);
         }
-        const msPerImage = median(times);
+        const msPerImage = spread(times).median;
         const rung = { layer: node.name, kernels, batch: options.batch, msPerImage, gflops: (2 * node.macs) / msPerImage / 1e6, error };
         rungs.push(rung);
         options.onRung?.(rung);
@@ -99,21 +100,6 @@ export async function runWebgpuLadder(options: LadderOptions): Promise<LadderRun
     }
   }
   return rungs;
-}
-
-async function runOnce(graph: Graph, backend: Backend, weights: ReadonlyMap<string, Tensor>, x: Tensor): Promise<Float32Array> {
-  const session = await loadGraph(graph, backend, weights);
-  try {
-    return (await session.run(x)).output.data;
-  } finally {
-    await session.dispose();
-  }
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /** The ladder as a Markdown table: a row per layer, ms/image and GFLOP/s per kernel set, the fastest in bold. */

@@ -4,44 +4,44 @@
 // targets: ours ≤ 0.8x tfjs-webgpu's time, and no layer over 3x its share of the multiply-adds.
 // Writes bench/results/<date>T<time>-webgpu.{json,md}. `npm run bench` measures the same rows in
 // its full run; this is the WebGPU part alone, for a GPU machine or a quick look.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { alexnet } from '../src/models/index.js';
-import { machine, spread } from './common.js';
+import { combineProcesses, machine, runChild } from './common.js';
 import type { Spread } from './common.js';
 import { prepareNetworkBench } from './network-setup.js';
 import { webgpuLadder } from './webgpu-ladder.js';
 
+/** What network-child.ts prints. */
+interface NetworkRow {
+  system: string;
+  batch: number;
+  details: string;
+  msPerImage: Spread;
+  error: number;
+}
+
 const PROCESSES = 3;
 const BATCHES = [1, 16];
-const child = (script: string, args: (string | number)[]): string =>
-  execFileSync(process.execPath, ['--import', 'tsx', new URL(script, import.meta.url).pathname, ...args.map(String)], { encoding: 'utf8' }).trim().split('\n').at(-1)!;
-
 await prepareNetworkBench();
-const samples = new Map<string, { details: string; medians: number[]; min: number; max: number; error: number }>();
+const samples = new Map<string, NetworkRow[]>();
 for (let round = 0; round < PROCESSES; round++) {
   for (const batch of BATCHES) {
     for (const system of ['webgpu', 'tfjs-webgpu']) {
-      const row = JSON.parse(child('network-child.ts', [system, 'bvlc', 1, batch, 2])) as { details: string; msPerImage: Spread; error: number };
+      const row = runChild<NetworkRow>('network-child.ts', [system, 'bvlc', 1, batch, 2]);
       if (!(row.error <= 1e-4)) throw new Error(`${system}: output differs from the reference by ${row.error}`);
-      const key = `${system}|${batch}`;
-      const s = samples.get(key) ?? { details: row.details, medians: [], min: Infinity, max: 0, error: 0 };
-      samples.set(key, { ...s, medians: [...s.medians, row.msPerImage.median], min: Math.min(s.min, row.msPerImage.min), max: Math.max(s.max, row.msPerImage.max), error: Math.max(s.error, row.error) });
+      samples.set(`${system}|${batch}`, [...(samples.get(`${system}|${batch}`) ?? []), row]);
       console.log(`  ${system.padEnd(12)} batch ${String(batch).padStart(2)}: ${row.msPerImage.median.toFixed(1)} ms/image (process ${round + 1} of ${PROCESSES})`);
     }
   }
 }
-const network = [...samples.entries()].map(([key, s]) => {
-  const [system, batch] = key.split('|');
-  return { system, batch: Number(batch), details: s.details, msPerImage: { ...spread(s.medians), min: s.min, max: s.max }, processMedians: s.medians, error: s.error };
-});
+const network = [...samples.values()].map((rs) => combineProcesses(rs));
 
 // each layer's share of the time against its share of the multiply-adds, in the whole forward
 const graph = alexnet({ preset: 'bvlc' });
 const macs = Object.fromEntries(graph.nodes.map((n) => [n.name, n.macs]));
 const totalMacs = graph.nodes.reduce((s, n) => s + n.macs, 0);
 const layers = BATCHES.map((batch) => {
-  const row = JSON.parse(child('layers-child.ts', ['webgpu', 'bvlc', 1, 1, batch, 2])) as { layers: Record<string, number>; details: string };
+  const row = runChild<{ layers: Record<string, number> }>('layers-child.ts', ['webgpu', 'bvlc', 1, 1, batch, 2]);
   const total = Object.values(row.layers).reduce((s, v) => s + v, 0);
   const worst = Object.entries(row.layers)
     .filter(([name]) => macs[name] > 0)

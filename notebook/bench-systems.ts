@@ -60,6 +60,11 @@ export async function offeredAdapters(): Promise<OfferedAdapter[]> {
   return found;
 }
 
+/** A GPU that answers with this adapter each time it is asked (the backend asks once per device). */
+export function gpuOf(adapter: OfferedAdapter): GPU {
+  return { requestAdapter: () => navigator.gpu.requestAdapter(adapter.options) } as GPU;
+}
+
 export function systemLabel(spec: SystemSpec): string {
   switch (spec.kind) {
     case 'wasm':
@@ -84,10 +89,7 @@ let ortThreads: number | undefined;
 export async function loadSystem(spec: SystemSpec, graph: Graph, weights: Weights): Promise<LoadedSystem> {
   if (spec.kind === 'wasm' || spec.kind === 'webgpu') {
     const gpuOptions: { -readonly [K in keyof WebGpuOptions]: WebGpuOptions[K] } = { syncEachNode: false };
-    if (spec.adapter) {
-      const { options } = spec.adapter;
-      gpuOptions.gpus = [{ requestAdapter: () => navigator.gpu.requestAdapter(options) } as GPU];
-    }
+    if (spec.adapter) gpuOptions.gpus = [gpuOf(spec.adapter)];
     const session = await loadGraph(graph, spec.kind === 'webgpu' ? webgpuBackend(gpuOptions) : wasmBackend({ threads: spec.threads }), weights);
     return {
       forward: async (x) => (await session.run(x)).output.data,

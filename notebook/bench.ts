@@ -16,10 +16,11 @@ import { relativeError } from '../src/tensor.js';
 import { paperInit } from '../src/train/index.js';
 import { benchInput, SEED } from '../bench/bench-input.js';
 import { barChart, stackedBars } from '../bench/charts.js';
+import { spread } from '../bench/spread.js';
 import type { PageResult } from '../bench/results-schema.js';
 import { ladderMarkdown, runWebgpuLadder } from '../bench/webgpu-ladder-core.js';
 import type { LoadedSystem, OfferedAdapter, SystemKind, SystemSpec } from './bench-systems.js';
-import { loadSystem, offeredAdapters, systemLabel } from './bench-systems.js';
+import { gpuOf, loadSystem, offeredAdapters, systemLabel } from './bench-systems.js';
 
 /** The network's tolerance against the float64 oracle (ARCHITECTURE.md, Numerics): past it, a system's time is not counted. */
 const TOLERANCE = 1e-4;
@@ -107,11 +108,6 @@ function buildForm(specs: readonly SystemSpec[]): void {
   if (params.has('ladder')) $<HTMLInputElement>('#ladder').checked = params.get('ladder') !== '0';
 }
 
-const median = (v: readonly number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 async function run(specs: readonly SystemSpec[]): Promise<void> {
   const width = Number($<HTMLSelectElement>('#width').value);
   const runs = Math.max(1, Math.round(Number($<HTMLInputElement>('#runs').value)));
@@ -145,7 +141,7 @@ async function run(specs: readonly SystemSpec[]): Promise<void> {
           await withTimeout(loaded.forward(input), `run ${r + 1}`);
           times.push((performance.now() - start) / batch);
         }
-        const msPerImage = { median: median(times), min: Math.min(...times), max: Math.max(...times), samples: times.length };
+        const msPerImage = spread(times);
         result.network.push({ system: name, preset: 'bvlc', width, details: loaded.details, threads: spec.threads, batch, msPerImage, transferredPerImage: 0, error });
         if (loaded.layers) {
           const timings = await loaded.layers(input);
@@ -163,7 +159,7 @@ async function run(specs: readonly SystemSpec[]): Promise<void> {
   if ($<HTMLInputElement>('#ladder').checked) {
     for (const spec of systems.filter((s) => s.kind === 'webgpu')) {
       const adapter = spec.adapter!;
-      const gpus = [{ requestAdapter: () => navigator.gpu.requestAdapter(adapter.options) } as GPU];
+      const gpus = [gpuOf(adapter)];
       try {
         const rungs = await runWebgpuLadder({
           preset: 'bvlc',
